@@ -1,0 +1,18 @@
+# Every third-party dependency comes from Debian 12's packages (scripts/setup.sh installs
+# them); nothing is downloaded at configure or build time.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(dlib 19.24 REQUIRED)
+find_package(OpenCV 4.5 REQUIRED COMPONENTS core imgproc imgcodecs videoio)
+find_package(spdlog REQUIRED)
+find_package(tl-expected REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(ZBAR REQUIRED IMPORTED_TARGET zbar)
+pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(GPIODCXX REQUIRED IMPORTED_TARGET libgpiodcxx)
+if(FACEGATE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,181 @@
+#include "facegate/face/engine.hpp"
+
+#include <algorithm>
+
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/opencv/cv_image.h>
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "facegate/core/stopwatch.hpp"
+#include "facegate/face/models.hpp"
+#include "recognition_net.hpp"
+
+namespace facegate::face {
+
+StageTimings& StageTimings::operator+=(const StageTimings& other) noexcept {
+  detectMs += other.detectMs;
+  alignMs += other.alignMs;
+  embedMs += other.embedMs;
+  return *this;
+}
+
+struct FaceEngine::Impl {
+  EngineOptions options;
+  dlib::frontal_face_detector detector = dlib::get_frontal_face_detector();
+  dlib::shape_predictor landmarks;
+  std::unique_ptr<RecognitionNet> net;
+};
+
+FaceEngine::FaceEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FaceEngine::~FaceEngine() = default;
+
+const EngineOptions& FaceEngine::options() const noexcept {
+  return impl_->options;
+}
+
+Result<std::unique_ptr<FaceEngine>> FaceEngine::load(const std::filesystem::path& modelDir,
+                                                     const EngineOptions& options) {
+  if (options.detectMaxSide < 80 || options.detectMaxSide > 4096) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("detectMaxSide {} is outside 80..4096", options.detectMaxSide));
+  }
+  auto landmarkPath = verifiedModelPath(modelDir, kLandmarkModel);
+  if (!landmarkPath) {
+    return tl::unexpected(landmarkPath.error());
+  }
+  auto netPath = verifiedModelPath(modelDir, kRecognitionModel);
+  if (!netPath) {
+    return tl::unexpected(netPath.error());
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  try {
+    dlib::deserialize(landmarkPath->string()) >> impl->landmarks;
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::ModelCorrupt, fmt::format("landmark model {} could not be loaded ({})",
+                                                     landmarkPath->string(), e.what()));
+  }
+  auto net = RecognitionNet::load(*netPath);
+  if (!net) {
+    return tl::unexpected(net.error());
+  }
+  impl->net = std::move(*net);
+  return std::unique_ptr<FaceEngine>(new FaceEngine(std::move(impl)));
+}
+
+namespace {
+
+Result<void> checkFrame(const cv::Mat& bgr) {
+  if (bgr.empty()) {
+    return fail(ErrorCode::InvalidArgument, "the frame is empty");
+  }
+  if (bgr.type() != CV_8UC3) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("the frame must be 8-bit BGR (CV_8UC3), got type {}", bgr.type()));
+  }
+  return {};
+}
+
+// Runs the HOG detector on `grey` scaled by `scale` and maps the boxes back.
+std::vector<FaceBox> detectAtScale(dlib::frontal_face_detector& detector, const cv::Mat& grey,
+                                   double scale, double threshold) {
+  cv::Mat scaled;
+  if (scale == 1.0) {
+    scaled = grey;
+  } else {
+    cv::resize(grey, scaled, cv::Size(), scale, scale,
+               scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  std::vector<dlib::rect_detection> found;
+  // cv_image borrows `scaled`'s pixels; both live until the end of this function.
+  detector(dlib::cv_image<unsigned char>(scaled), found, threshold);
+
+  const cv::Rect frame(0, 0, grey.cols, grey.rows);
+  std::vector<FaceBox> faces;
+  faces.reserve(found.size());
+  for (const auto& d : found) {
+    const auto& r = d.rect;
+    const cv::Rect mapped(static_cast<int>(std::lround(static_cast<double>(r.left()) / scale)),
+                          static_cast<int>(std::lround(static_cast<double>(r.top()) / scale)),
+                          static_cast<int>(std::lround(static_cast<double>(r.width()) / scale)),
+                          static_cast<int>(std::lround(static_cast<double>(r.height()) / scale)));
+    // Faces at the border extend past it; keep the box as found (the landmark model
+    // tolerates it) unless it lies wholly outside the frame.
+    if ((mapped & frame).area() > 0) {
+      faces.push_back(FaceBox{mapped, d.detection_confidence});
+    }
+  }
+  return faces;
+}
+
+}  // namespace
+
+Result<Detection> FaceEngine::detect(const cv::Mat& bgr, StageTimings& ms) {
+  if (auto ok = checkFrame(bgr); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  Stopwatch watch;
+  cv::Mat grey;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  const auto& opt = impl_->options;
+  const double longer = std::max(grey.cols, grey.rows);
+  const double scale = std::min(1.0, opt.detectMaxSide / longer);
+
+  Detection result;
+  result.faces = detectAtScale(impl_->detector, grey, scale, opt.detectScoreThreshold);
+  if (result.faces.empty() && opt.upsampleWhenNoFace) {
+    // Twice the first scale finds faces half the size: an upsample when the frame was not
+    // downscaled, a lighter downscale when it was.
+    result.faces = detectAtScale(impl_->detector, grey, scale * 2.0, opt.detectScoreThreshold);
+    result.upsampled = true;
+  }
+  std::stable_sort(
+      result.faces.begin(), result.faces.end(),
+      [](const FaceBox& a, const FaceBox& b) { return a.rect.area() > b.rect.area(); });
+  ms.detectMs += watch.elapsedMs();
+  return result;
+}
+
+Result<Embedding> FaceEngine::describe(const cv::Mat& bgr, const FaceBox& face, StageTimings& ms) {
+  if (auto ok = checkFrame(bgr); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  Stopwatch watch;
+  // cv_image wraps the caller's pixels (no copy); it must not outlive `bgr`, and does not.
+  const dlib::cv_image<dlib::bgr_pixel> image(bgr);
+  const dlib::rectangle box(face.rect.x, face.rect.y, face.rect.x + face.rect.width - 1,
+                            face.rect.y + face.rect.height - 1);
+  const dlib::full_object_detection shape = impl_->landmarks(image, box);
+  dlib::matrix<dlib::rgb_pixel> chip;
+  dlib::extract_image_chip(image, dlib::get_face_chip_details(shape, kChipSize, kChipPadding),
+                           chip);
+  ms.alignMs += watch.lap();
+
+  Embedding embedding;
+  impl_->net->embed(chip, embedding);
+  secureWipe(&chip(0, 0), static_cast<std::size_t>(chip.size()) * sizeof(dlib::rgb_pixel));
+  ms.embedMs += watch.lap();
+  return embedding;
+}
+
+Result<FaceDescription> FaceEngine::describeLargest(const cv::Mat& bgr) {
+  StageTimings ms;
+  auto detection = detect(bgr, ms);
+  if (!detection) {
+    return tl::unexpected(detection.error());
+  }
+  if (detection->faces.empty()) {
+    return fail(ErrorCode::NoFace, "no face was found in the image");
+  }
+  const FaceBox largest = detection->faces.front();
+  auto embedding = describe(bgr, largest, ms);
+  if (!embedding) {
+    return tl::unexpected(embedding.error());
+  }
+  return FaceDescription{std::move(*embedding), largest, static_cast<int>(detection->faces.size()),
+                         ms};
+}
+
+}  // namespace facegate::face

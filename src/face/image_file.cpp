@@ -1,0 +1,187 @@
+#include "facegate/face/image_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+
+namespace facegate::face {
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Format { Png, Jpeg, Bmp };
+
+struct Header {
+  Format format;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+};
+
+std::uint32_t be16(std::span<const std::uint8_t> b, std::size_t at) {
+  return (std::uint32_t{b[at]} << 8) | b[at + 1];
+}
+std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
+  return (be16(b, at) << 16) | be16(b, at + 2);
+}
+std::int32_t le32(std::span<const std::uint8_t> b, std::size_t at) {
+  return static_cast<std::int32_t>(std::uint32_t{b[at]} | (std::uint32_t{b[at + 1]} << 8) |
+                                   (std::uint32_t{b[at + 2]} << 16) |
+                                   (std::uint32_t{b[at + 3]} << 24));
+}
+
+// Reads the dimensions from the header without decoding, and checks that the file is
+// complete (a truncated JPEG would otherwise decode to a half-grey picture, with only a
+// warning from libjpeg). Returns an error message on failure.
+tl::expected<Header, std::string> readHeader(std::span<const std::uint8_t> b) {
+  static constexpr std::uint8_t kPng[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (b.size() >= 8 && std::memcmp(b.data(), kPng, 8) == 0) {
+    if (b.size() < 33 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) {
+      return tl::unexpected<std::string>("is a truncated PNG (no complete IHDR chunk)");
+    }
+    // A PNG ends with its IEND chunk; look for it in the tail (some writers append junk).
+    const std::size_t tail = std::min<std::size_t>(b.size(), 4096);
+    bool hasEnd = false;
+    for (std::size_t i = b.size() - tail; i + 4 <= b.size(); ++i) {
+      if (std::memcmp(b.data() + i, "IEND", 4) == 0) {
+        hasEnd = true;
+      }
+    }
+    if (!hasEnd) {
+      return tl::unexpected<std::string>("is a truncated PNG (no IEND chunk)");
+    }
+    return Header{Format::Png, be32(b, 16), be32(b, 20)};
+  }
+  if (b.size() >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
+    // Walk the marker segments up to the first start-of-scan, noting the frame size.
+    std::optional<Header> header;
+    std::size_t pos = 2;
+    std::size_t scanStart = 0;
+    while (pos + 4 <= b.size()) {
+      if (b[pos] != 0xff) {
+        return tl::unexpected<std::string>("is a corrupt JPEG (bad marker structure)");
+      }
+      const std::uint8_t marker = b[pos + 1];
+      if (marker == 0xff) {  // fill byte
+        ++pos;
+        continue;
+      }
+      const std::size_t length = be16(b, pos + 2);
+      if (length < 2 || pos + 2 + length > b.size()) {
+        break;  // truncated inside a segment
+      }
+      const bool isFrame =
+          marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+      if (isFrame && length >= 7) {
+        header = Header{Format::Jpeg, be16(b, pos + 7), be16(b, pos + 5)};
+      }
+      if (marker == 0xda) {
+        scanStart = pos + 2 + length;
+        break;
+      }
+      pos += 2 + length;
+    }
+    if (!header || scanStart == 0) {
+      return tl::unexpected<std::string>("is a truncated JPEG (it ends before the image data)");
+    }
+    // Entropy-coded data never holds FF D9 (0xFF is stuffed), so the end-of-image marker
+    // after the first scan tells a complete file from a cut one.
+    bool hasEnd = false;
+    for (std::size_t i = b.size() - 1; i > scanStart; --i) {
+      if (b[i - 1] == 0xff && b[i] == 0xd9) {
+        hasEnd = true;
+        break;
+      }
+    }
+    if (!hasEnd) {
+      return tl::unexpected<std::string>("is a truncated JPEG (no end-of-image marker)");
+    }
+    return *header;
+  }
+  if (b.size() >= 26 && b[0] == 'B' && b[1] == 'M') {
+    const std::int64_t h = le32(b, 22);
+    return Header{Format::Bmp, le32(b, 18), h < 0 ? -h : h};
+  }
+  return tl::unexpected<std::string>("is not a PNG, JPEG or BMP image");
+}
+
+}  // namespace
+
+Result<cv::Mat> decodeImage(std::span<const std::uint8_t> bytes, std::string_view name,
+                            const ImageLimits& limits) {
+  if (bytes.empty()) {
+    return fail(ErrorCode::ImageUndecodable, fmt::format("{} is empty", name));
+  }
+  auto header = readHeader(bytes);
+  if (!header) {
+    return fail(ErrorCode::ImageUndecodable, fmt::format("{} {}", name, header.error()));
+  }
+  const auto pixels = header->width * header->height;
+  if (header->width <= 0 || header->height <= 0) {
+    return fail(ErrorCode::ImageUndecodable, fmt::format("{} declares an invalid size {}x{}", name,
+                                                         header->width, header->height));
+  }
+  if (pixels > limits.maxPixels) {
+    return fail(ErrorCode::ImageTooLarge,
+                fmt::format("{} is {}x{} pixels, more than the {}-megapixel limit", name,
+                            header->width, header->height, limits.maxPixels / 1'000'000));
+  }
+  if (header->width < limits.minSide || header->height < limits.minSide) {
+    return fail(ErrorCode::ImageTooSmall,
+                fmt::format("{} is {}x{} pixels, too small to hold a face (at least {}x{})", name,
+                            header->width, header->height, limits.minSide, limits.minSide));
+  }
+  // imdecode never writes through the buffer; the const_cast only satisfies its signature.
+  const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
+                    const_cast<std::uint8_t*>(bytes.data()));  // NOLINT
+  cv::Mat image;
+  try {
+    image = cv::imdecode(raw, cv::IMREAD_COLOR);  // 8-bit BGR, EXIF orientation applied
+  } catch (const cv::Exception& e) {
+    return fail(ErrorCode::ImageUndecodable,
+                fmt::format("{} could not be decoded ({})", name, e.msg));
+  }
+  if (image.empty()) {
+    return fail(ErrorCode::ImageUndecodable,
+                fmt::format("{} could not be decoded (corrupt data)", name));
+  }
+  return image;
+}
+
+Result<cv::Mat> loadImage(const fs::path& path, const ImageLimits& limits) {
+  const std::string name = path.string();
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    return fail(ErrorCode::FileNotFound, fmt::format("{} does not exist", name));
+  }
+  if (!fs::is_regular_file(status)) {
+    return fail(ErrorCode::FileUnreadable, fmt::format("{} is not a regular file", name));
+  }
+  const auto size = fs::file_size(path, ec);
+  if (ec) {
+    return fail(ErrorCode::FileUnreadable, fmt::format("cannot stat {}: {}", name, ec.message()));
+  }
+  if (size > limits.maxFileBytes) {
+    return fail(ErrorCode::ImageTooLarge,
+                fmt::format("{} is {} MiB, more than the {} MiB limit for an image", name,
+                            size >> 20, limits.maxFileBytes >> 20));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(ErrorCode::FileUnreadable,
+                fmt::format("cannot open {}: {}", name, std::strerror(errno)));
+  }
+  std::vector<std::uint8_t> bytes(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) {
+    return fail(ErrorCode::FileUnreadable, fmt::format("I/O error reading {}", name));
+  }
+  return decodeImage(bytes, name, limits);
+}
+
+}  // namespace facegate::face

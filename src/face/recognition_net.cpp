@@ -1,0 +1,79 @@
+// dlib's face recognition ResNet. This translation unit is the only one that instantiates
+// the network type: it takes about a minute and ~1.5 GB to compile, so keep it alone.
+// The architecture must match the trained model exactly; it is dlib's
+// dnn_face_recognition_ex.cpp, unchanged.
+#include "recognition_net.hpp"
+
+#include <fmt/format.h>
+
+#include <dlib/dnn.h>
+
+namespace facegate::face {
+namespace {
+
+using namespace dlib;  // NOLINT(google-build-using-namespace): the layer names read as a network
+
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual = add_prev1<block<N, BN, 1, tag1<SUBNET>>>;
+
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual_down = add_prev2<avg_pool<2, 2, 2, 2, skip1<tag2<block<N, BN, 2, tag1<SUBNET>>>>>>;
+
+template <int N, template <typename> class BN, int stride, typename SUBNET>
+using block = BN<con<N, 3, 3, 1, 1, relu<BN<con<N, 3, 3, stride, stride, SUBNET>>>>>;
+
+template <int N, typename SUBNET>
+using ares = relu<residual<block, N, affine, SUBNET>>;
+template <int N, typename SUBNET>
+using ares_down = relu<residual_down<block, N, affine, SUBNET>>;
+
+template <typename SUBNET>
+using alevel0 = ares_down<256, SUBNET>;
+template <typename SUBNET>
+using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
+template <typename SUBNET>
+using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
+template <typename SUBNET>
+using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
+template <typename SUBNET>
+using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
+
+using anet_type = loss_metric<fc_no_bias<
+    128,
+    avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<max_pool<
+        3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<kChipSize>>>>>>>>>>>>>;
+
+}  // namespace
+
+struct RecognitionNet::Net {
+  anet_type net;
+};
+
+RecognitionNet::RecognitionNet(std::unique_ptr<Net> net) : net_(std::move(net)) {}
+RecognitionNet::~RecognitionNet() = default;
+
+Result<std::unique_ptr<RecognitionNet>> RecognitionNet::load(const std::filesystem::path& model) {
+  auto net = std::make_unique<Net>();
+  try {
+    dlib::deserialize(model.string()) >> net->net;
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::ModelCorrupt,
+                fmt::format("face recognition model {} could not be loaded ({}); delete it and "
+                            "run scripts/setup.sh to fetch it again",
+                            model.string(), e.what()));
+  }
+  return std::unique_ptr<RecognitionNet>(new RecognitionNet(std::move(net)));
+}
+
+void RecognitionNet::embed(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding& out) {
+  dlib::matrix<float, 0, 1> vec = net_->net(chip);
+  auto values = out.values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = vec(static_cast<long>(i));
+  }
+  secureWipe(&vec(0), static_cast<std::size_t>(vec.size()) * sizeof(float));
+}
+
+}  // namespace facegate::face
