@@ -13,5 +13,13 @@ inline constexpr int kExitUndecided = 2;  // could not decide / bad input / bad 
 // Each command gets the arguments after its name and returns the process exit code.
 // It prints results on stdout and one sentence on stderr when it cannot do its job.
 int runVerify(std::span<const std::string_view> args);
+int runKeygen(std::span<const std::string_view> args);
+int runBadge(std::span<const std::string_view> args);
+int runEnroll(std::span<const std::string_view> args);
+int runList(std::span<const std::string_view> args);
+int runRevoke(std::span<const std::string_view> args);
+int runErase(std::span<const std::string_view> args);
+int runPurge(std::span<const std::string_view> args);
+int runAudit(std::span<const std::string_view> args);
 
 }  // namespace facegate::cli

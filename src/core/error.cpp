@@ -13,6 +13,13 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::NoFace: return "no-face";
     case ErrorCode::ModelMissing: return "model-missing";
     case ErrorCode::ModelCorrupt: return "model-corrupt";
+    case ErrorCode::StorageFailure: return "storage-failure";
+    case ErrorCode::StorageCorrupt: return "storage-corrupt";
+    case ErrorCode::SchemaMismatch: return "schema-mismatch";
+    case ErrorCode::NotFound: return "not-found";
+    case ErrorCode::AlreadyExists: return "already-exists";
+    case ErrorCode::Refused: return "refused";
+    case ErrorCode::CryptoFailure: return "crypto-failure";
     case ErrorCode::Internal: return "internal";
   }
   return "unknown";

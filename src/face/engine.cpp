@@ -160,6 +160,29 @@ Result<Embedding> FaceEngine::describe(const cv::Mat& bgr, const FaceBox& face, 
   return embedding;
 }
 
+FaceQuality assessFace(const cv::Mat& bgr, const FaceBox& face) {
+  FaceQuality q;
+  q.sidePx = std::min(face.rect.width, face.rect.height);
+  const cv::Rect inside = face.rect & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (inside.area() <= 0 || bgr.type() != CV_8UC3) {
+    return q;
+  }
+  // Resampling to a fixed size makes the measure independent of how large the face is;
+  // the Laplacian's variance is the usual focus measure (high = sharp edges).
+  cv::Mat grey;
+  cv::Mat resized;
+  cv::Mat laplacian;
+  cv::cvtColor(bgr(inside), grey, cv::COLOR_BGR2GRAY);
+  cv::resize(grey, resized, cv::Size(static_cast<int>(kChipSize), static_cast<int>(kChipSize)), 0,
+             0, cv::INTER_AREA);
+  cv::Laplacian(resized, laplacian, CV_64F);
+  cv::Scalar mean;
+  cv::Scalar stddev;
+  cv::meanStdDev(laplacian, mean, stddev);
+  q.sharpness = stddev[0] * stddev[0];
+  return q;
+}
+
 Result<FaceDescription> FaceEngine::describeLargest(const cv::Mat& bgr) {
   StageTimings ms;
   auto detection = detect(bgr, ms);

@@ -13,8 +13,6 @@
 
 #include <gtest/gtest.h>
 
-#include "facegate/face/models.hpp"
-
 extern char** environ;  // NOLINT
 
 namespace facegate::test {
@@ -27,16 +25,6 @@ fs::path dataDir() {
 bool modelsUnavailable() {
   const char* v = std::getenv("FACEGATE_MODELS_UNAVAILABLE");
   return v != nullptr && std::string(v) == "1";
-}
-
-fs::path modelDir() {
-  auto dir = face::findModelDir(std::nullopt);
-  if (!dir) {
-    ADD_FAILURE() << dir.error().message
-                  << " (set FACEGATE_MODELS_UNAVAILABLE=1 to skip model-dependent tests)";
-    return {};
-  }
-  return *dir;
 }
 
 TempDir::TempDir() {

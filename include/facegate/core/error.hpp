@@ -19,6 +19,13 @@ enum class ErrorCode {
   NoFace,            // the image holds no face the detector accepts
   ModelMissing,      // a model file is not where it should be
   ModelCorrupt,      // a model file is there but its SHA-256 is wrong or it fails to load
+  StorageFailure,    // the database could not be opened, read or written (I/O, locked, full)
+  StorageCorrupt,    // the database file fails its integrity check or is not a database
+  SchemaMismatch,    // the database was written by a newer facegate, or is not facegate's
+  NotFound,          // the pupil, badge or record named does not exist
+  AlreadyExists,     // creating something that is already there
+  Refused,           // a policy says no (consent missing, badge revoked, unusable photo...)
+  CryptoFailure,     // authentication failed: wrong key, tampered or swapped data
   Internal,          // a bug or an unexpected library failure
 };
 

@@ -53,6 +53,15 @@ struct FaceDescription {
   StageTimings ms;
 };
 
+// How usable a detected face is for enrolment (the gate uses the same measures).
+struct FaceQuality {
+  int sidePx = 0;          // the face box's shorter side, in full-resolution pixels
+  double sharpness = 0.0;  // variance of the Laplacian of the face, resampled to 150x150 grey
+};
+
+// Measures a face of `bgr` (8-bit BGR) found by FaceEngine::detect.
+FaceQuality assessFace(const cv::Mat& bgr, const FaceBox& face);
+
 // The face pipeline: HOG detection on a downscaled grey frame, 5-point landmarks, aligned
 // 150x150 chip, dlib ResNet 128-D embedding.
 //

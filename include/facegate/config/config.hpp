@@ -1,0 +1,174 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "facegate/core/error.hpp"
+
+namespace facegate::config {
+
+// The gate's whole configuration: one struct, every field with its default, read from one
+// TOML file (config/facegate.toml documents every key). Each struct below is one TOML table;
+// its TOML keys are the snake_case of the field names (stallTimeoutMs -> stall_timeout_ms).
+// The ranges are checked by parseConfig(); a Config built in code is not checked.
+
+// Where the pupils' face templates live (DESIGN.md, "Biometric data").
+enum class StorageMode {
+  Sealed,   // "sealed": CNIL type 2, encrypted in the gate's database, key in the badge
+  OnBadge,  // "on-badge": CNIL type 1, the encrypted template travels in the badge's QR
+};
+// How the distances of the frames of one passage become one distance.
+enum class Fusion {
+  Median,  // "median": robust to one odd frame
+  Best,    // "best": the smallest distance; more lenient
+};
+enum class GpioBackend {
+  Log,    // "log": no hardware, patterns are written to the log (demo, tests)
+  Gpiod,  // "gpiod": real lines through libgpiod
+};
+enum class LogLevel { Trace, Debug, Info, Warn, Error };  // "trace" ... "error"
+enum class LogTarget {
+  Auto,     // "auto": the journal when started by systemd, otherwise stderr
+  Journal,  // "journal"
+  Stderr,   // "stderr"
+};
+
+// A buzzer/LED pattern: alternating on/off durations in milliseconds, starting with "on".
+// Parsed patterns hold 1..kMaxPatternEntries entries, each kMinPatternMs..kMaxPatternMs.
+struct Pattern {
+  std::vector<int> onOffMs;
+  bool operator==(const Pattern&) const = default;
+};
+inline constexpr std::size_t kMaxPatternEntries = 16;
+inline constexpr int kMinPatternMs = 10;
+inline constexpr int kMaxPatternMs = 5000;
+
+// The names of the patterns, one per gate outcome: the keys of GpioConfig::patterns.
+inline constexpr std::array<std::string_view, 7> kPatternNames = {
+    "granted", "mismatch", "manual_check", "reject_badge", "timeout", "spoof", "out_of_service"};
+
+// The default pattern of every name in kPatternNames.
+std::map<std::string, Pattern> defaultPatterns();
+
+// [gate]
+struct GateConfig {
+  std::string id = "gate-1";  // 1..64 characters of [A-Za-z0-9._-]; written in audit records
+  bool operator==(const GateConfig&) const = default;
+};
+
+// [camera]
+struct CameraConfig {
+  std::string source = "demo";  // "demo", a V4L2 index or device, a URL or a video file
+  int width = 640;              // 160..3840 px
+  int height = 480;             // 120..2160 px
+  int fps = 30;                 // 1..120
+  int stallTimeoutMs = 2000;    // 200..30000
+  int reconnectMinMs = 500;     // 100..60000
+  int reconnectMaxMs = 30000;   // reconnectMinMs..600000
+  bool operator==(const CameraConfig&) const = default;
+};
+
+// [badge]
+struct BadgeConfig {
+  std::filesystem::path publicKey = "/etc/facegate/school.pub";  // never empty
+  std::filesystem::path templateKey;  // empty = none; required by StorageMode::OnBadge
+  int debounceMs = 5000;              // 0..600000
+  int validDays = 365;                // 1..3660
+  bool operator==(const BadgeConfig&) const = default;
+};
+
+// [face]
+struct FaceConfig {
+  double threshold = 0.58;  // (0, 2]; the same as face::kDefaultMatchThreshold
+  int windowMs = 3000;      // 500..20000
+  int frames = 3;           // 1..15
+  Fusion fusion = Fusion::Median;
+  int minFacePx = 80;               // 40..1000
+  int detectMaxSide = 480;          // 80..4096
+  std::filesystem::path modelsDir;  // empty = default search (face::findModelDir)
+  bool operator==(const FaceConfig&) const = default;
+};
+
+// [gpio] Line numbers are offsets on `chip`; -1 = not connected. Used lines are distinct.
+struct GpioConfig {
+  GpioBackend backend = GpioBackend::Log;
+  std::string chip = "gpiochip0";  // never empty
+  int buzzerLine = 17;             // 0..1023
+  int greenLine = -1;              // -1..1023
+  int redLine = -1;                // -1..1023
+  int ackButtonLine = -1;          // -1..1023
+  bool activeLow = false;
+  // Every name of kPatternNames, always: a file's [gpio.patterns] overrides some of them.
+  std::map<std::string, Pattern> patterns = defaultPatterns();
+  bool operator==(const GpioConfig&) const = default;
+};
+
+// [storage]
+struct StorageConfig {
+  StorageMode mode = StorageMode::Sealed;
+  std::filesystem::path database = "/var/lib/facegate/facegate.db";  // never empty
+  bool operator==(const StorageConfig&) const = default;
+};
+
+// [audit]
+struct AuditConfig {
+  int retentionDays = 30;  // 1..3650
+  bool operator==(const AuditConfig&) const = default;
+};
+
+// [logging]
+struct LoggingConfig {
+  LogLevel level = LogLevel::Info;
+  LogTarget target = LogTarget::Auto;
+  bool operator==(const LoggingConfig&) const = default;
+};
+
+struct Config {
+  GateConfig gate;
+  CameraConfig camera;
+  BadgeConfig badge;
+  FaceConfig face;
+  GpioConfig gpio;
+  StorageConfig storage;
+  AuditConfig audit;
+  LoggingConfig logging;
+  bool operator==(const Config&) const = default;
+};
+
+// The configuration of a gate whose file sets nothing (equal to Config{}).
+Config defaults();
+
+// Parses and validates TOML `text`. Every table and key is optional; unknown tables and
+// keys, wrong TOML types (no coercion, except an integer for face.threshold), values out of
+// range and inconsistent combinations are all errors. All problems are collected: the
+// InvalidArgument error's message holds one line per problem, in file order, each as
+// "<sourceName>:<line>: <key path> ... <what is allowed>". A TOML syntax error (duplicate
+// keys included) stops parsing and is reported as "<sourceName>:<line>:<column>: ...".
+// Paths are returned as written.
+Result<Config> parseConfig(std::string_view text, std::string_view sourceName);
+
+// A configuration file is a few kilobytes; anything past this is not one.
+inline constexpr std::uintmax_t kMaxConfigFileBytes = std::uintmax_t{1024} * 1024;
+
+// Reads the file at `path` (a regular file of at most kMaxConfigFileBytes), then
+// parseConfig() with the path as written as the source name. Relative paths in the file
+// (badge.public_key, badge.template_key, face.models_dir, storage.database) are resolved
+// against the directory of the configuration file. FileNotFound when it does not exist,
+// FileUnreadable when it is not a regular file or cannot be read, InvalidArgument when it
+// is too large or invalid.
+Result<Config> loadConfig(const std::filesystem::path& path);
+
+// The TOML spellings.
+std::string_view toString(StorageMode mode) noexcept;
+std::string_view toString(Fusion fusion) noexcept;
+std::string_view toString(GpioBackend backend) noexcept;
+std::string_view toString(LogLevel level) noexcept;
+std::string_view toString(LogTarget target) noexcept;
+
+}  // namespace facegate::config

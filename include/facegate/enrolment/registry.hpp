@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "facegate/audit/audit_log.hpp"
+#include "facegate/badge/keys.hpp"
+#include "facegate/badge/payload.hpp"
+#include "facegate/core/error.hpp"
+#include "facegate/enrolment/sealing.hpp"
+#include "facegate/face/embedding.hpp"
+#include "facegate/store/database.hpp"
+
+namespace facegate::enrolment {
+
+// Where a volunteer's template lives (DESIGN.md, "Biometric data: where it lives").
+enum class StorageMode {
+  Sealed,   // CNIL type 2 (default): sealed in the database, opened by the badge's secret
+  OnBadge,  // CNIL type 1: encrypted in the badge; the database keeps serials and audit only
+};
+std::string_view toString(StorageMode mode);
+std::optional<StorageMode> storageModeFromString(std::string_view text);
+
+struct EnrolmentRequest {
+  std::string pupilId;                            // the school's opaque id, [A-Za-z0-9._-]{1,32}
+  std::optional<std::string> displayName;         // optional; the gate never needs it
+  bool minor = true;                              // unless the desk says otherwise
+  std::string consentRef;                         // reference of the signed consent form
+  std::optional<std::string> guardianConsentRef;  // required for minors
+  StorageMode mode = StorageMode::Sealed;
+  bool replace = false;          // re-enrol: revoke the pupil's existing badges
+  std::int64_t now = 0;          // unix seconds
+  std::int64_t validDays = 365;  // badge validity
+};
+
+struct BadgeRecord {
+  std::uint64_t serial = 0;
+  std::string pupilId;
+  std::string kind;  // plain, sealed, on-badge
+  std::int64_t issuedAt = 0;
+  std::int64_t expiresAt = 0;
+  std::optional<std::int64_t> revokedAt;
+};
+
+struct PupilSummary {
+  std::string pupilId;
+  std::optional<std::string> displayName;
+  bool minor = false;
+  bool enrolled = false;  // volunteer with consent on record
+  std::optional<std::string> storageMode;
+  std::optional<std::int64_t> consentedAt;
+  std::vector<BadgeRecord> badges;
+};
+
+// The school's registry: pupils, consent, badges and sealed templates, over a facegate
+// database. Every change runs in one transaction together with its audit record, so there
+// is never an enrolment without its audit trail nor the reverse. Borrows the Database.
+class Registry {
+ public:
+  Registry(store::Database& db, std::string actor) : db_(db), log_(db), actor_(std::move(actor)) {}
+
+  // Records the pupil (if new) and their consent, issues a badge and stores the template
+  // sealed (Sealed) or puts it in the badge (OnBadge, needs `templateKey`). Refused: a minor
+  // without guardian consent, an already-enrolled pupil without `replace`, an invalid id.
+  // Returns the badge to print, secret included: print it, then let it go.
+  Result<badge::Badge> enrol(const EnrolmentRequest& request, const face::Embedding& templ,
+                             const badge::TemplateKey* templateKey);
+
+  // A badge for a pupil who did not volunteer: the gate sends them to the supervisor
+  // (MANUAL_CHECK) without any face processing.
+  Result<badge::Badge> issuePlainBadge(const std::string& pupilId, bool minor, std::int64_t now,
+                                       std::int64_t validDays);
+
+  // A lost badge: marks it revoked and deletes its sealed template (useless without it).
+  Result<void> revokeBadge(std::uint64_t serial, std::int64_t now);
+
+  // Withdrawal of consent: the pupil's row, enrolment, badges and templates are deleted
+  // (secure_delete overwrites them); the audit log keeps an "erase" tombstone naming only
+  // the pupil's random pseudonym, which nothing links to the pupil any more.
+  Result<void> erasePupil(const std::string& pupilId, std::int64_t now);
+
+  Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial);
+  Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial);
+  Result<std::vector<PupilSummary>> list();
+
+  audit::AuditLog& auditLog() { return log_; }
+
+ private:
+  Result<std::string> ensurePupil(const std::string& pupilId,
+                                  const std::optional<std::string>& name, bool minor,
+                                  std::int64_t now);
+  Result<void> insertBadge(const badge::Badge& badge, std::string_view kind);
+  Result<void> revokeAllOf(const std::string& pupilId, std::int64_t now);
+
+  store::Database& db_;
+  audit::AuditLog log_;
+  std::string actor_;
+};
+
+// True if `id` is a valid school pupil id: 1..32 of [A-Za-z0-9._-].
+bool isValidPupilId(std::string_view id);
+
+}  // namespace facegate::enrolment

@@ -1,0 +1,272 @@
+// Keys and badges: keygen, badge issue / render / inspect.
+#include <iostream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "facegate/badge/keys.hpp"
+#include "facegate/badge/payload.hpp"
+#include "facegate/badge/qr.hpp"
+#include "facegate/core/secure_memory.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/face/image_file.hpp"
+
+namespace facegate::cli {
+namespace fs = std::filesystem;
+
+int runKeygen(std::span<const std::string_view> argv) {
+  const std::string_view cmd = "keygen";
+  constexpr std::string_view usage =
+      "usage: facegate keygen --out-dir DIR [--with-template-key]\n"
+      "  Makes the school's badge-signing key pair in DIR:\n"
+      "    school-signing.key  Ed25519 private key (0600): stays on the enrolment machine\n"
+      "    school.pub          public key: copy it to every gate (badge.public_key)\n"
+      "    template.key        with --with-template-key (0600): the key that encrypts templates\n"
+      "                        carried in badges (storage.mode = \"on-badge\"); enrolment machine\n"
+      "                        and gates (badge.template_key)\n"
+      "  Existing files are never overwritten.\n";
+  Arguments args;
+  if (auto exit = parseOrUsage(
+          cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, usage, args)) {
+    return *exit;
+  }
+  auto dirText = required(args, "--out-dir");
+  if (!dirText) {
+    return reportError(cmd, dirText.error());
+  }
+  const fs::path dir = *dirText;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return reportError(cmd, fmt::format("{} is not a directory", dir.string()));
+  }
+  const auto key = badge::SigningKey::generate();
+  if (auto r = key.save(dir / "school-signing.key"); !r) {
+    return reportError(cmd, r.error());
+  }
+  if (auto r = badge::savePublicKey(key.publicKey(), dir / "school.pub"); !r) {
+    return reportError(cmd, r.error());
+  }
+  fmt::print("wrote {} (private, keep on the enrolment machine) and {} (public, for the gates)\n",
+             (dir / "school-signing.key").string(), (dir / "school.pub").string());
+  if (args.has("--with-template-key")) {
+    if (auto r = badge::TemplateKey::generate().save(dir / "template.key"); !r) {
+      return reportError(cmd, r.error());
+    }
+    fmt::print("wrote {} (secret, for the enrolment machine and the gates)\n",
+               (dir / "template.key").string());
+  }
+  return kExitOk;
+}
+
+namespace {
+
+int runBadgeIssue(std::span<const std::string_view> argv) {
+  const std::string_view cmd = "badge issue";
+  constexpr std::string_view usage =
+      "usage: facegate badge issue --db FILE --pupil ID --key SIGNING_KEY --badge-out BADGE.png\n"
+      "                            [--adult] [--valid-days N]\n"
+      "  A badge for a pupil who did NOT volunteer for face checks: the gate reads it and asks\n"
+      "  the supervisor to check the paper pass, with no face processing at all.\n";
+  Arguments args;
+  if (auto exit =
+          parseOrUsage(cmd, argv,
+                       {.flags = {"--adult"},
+                        .valued = {"--db", "--pupil", "--key", "--badge-out", "--valid-days"}},
+                       usage, args)) {
+    return *exit;
+  }
+  for (const auto* option : {"--pupil", "--key", "--badge-out"}) {
+    if (auto v = required(args, option); !v) {
+      return reportError(cmd, v.error());
+    }
+  }
+  std::int64_t days = 365;
+  if (const auto text = args.value("--valid-days")) {
+    auto value = parseNumber("--valid-days", *text, 0, 3660);
+    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value))) {
+      return reportError(cmd, fmt::format("--valid-days expects a whole number of days from 1 to "
+                                          "3660, got '{}'",
+                                          *text));
+    }
+    days = static_cast<std::int64_t>(*value);
+  }
+  const fs::path out = *args.value("--badge-out");
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    return reportError(
+        cmd, fmt::format("{} already exists; badges are never overwritten", out.string()));
+  }
+  auto key = badge::SigningKey::load(*args.value("--key"));
+  if (!key) {
+    return reportError(cmd, key.error());
+  }
+  auto db = openDatabase(args, true);
+  if (!db) {
+    return reportError(cmd, db.error());
+  }
+  enrolment::Registry registry(*db, deskActor());
+  auto issued =
+      registry.issuePlainBadge(*args.value("--pupil"), !args.has("--adult"), unixNow(), days);
+  if (!issued) {
+    return reportError(cmd, issued.error());
+  }
+  auto payload = badge::encodeBadge(*issued, *key);
+  if (!payload) {
+    return reportError(cmd, payload.error());
+  }
+  if (auto r = badge::writeQrPng(*payload, out); !r) {
+    (void)registry.revokeBadge(issued->serial, unixNow());
+    return reportError(cmd, r.error());
+  }
+  fmt::print("badge {} for {} (no face check) valid until {}, written to {}\n",
+             formatSerial(issued->serial), issued->pupilId, formatDate(issued->expiresAt),
+             out.string());
+  return kExitOk;
+}
+
+int runBadgeRender(std::span<const std::string_view> argv) {
+  const std::string_view cmd = "badge render";
+  constexpr std::string_view usage =
+      "usage: facegate badge render --out BADGE.png [--module-px N] < payload.txt\n"
+      "  Writes a badge payload (read from standard input, never from the command line where\n"
+      "  other users could see it) as a PNG QR code, and prints the payload back.\n";
+  Arguments args;
+  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--out", "--module-px"}}, usage, args)) {
+    return *exit;
+  }
+  auto out = required(args, "--out");
+  if (!out) {
+    return reportError(cmd, out.error());
+  }
+  int modulePx = 8;
+  if (const auto text = args.value("--module-px")) {
+    auto value = parseNumber("--module-px", *text, 0, 64);
+    if (!value) {
+      return reportError(cmd, value.error());
+    }
+    modulePx = static_cast<int>(*value);
+  }
+  std::string payload;
+  std::getline(std::cin, payload);
+  while (!payload.empty() && (payload.back() == '\r' || payload.back() == ' ')) {
+    payload.pop_back();
+  }
+  if (payload.empty()) {
+    return reportError(cmd, "no payload on standard input");
+  }
+  if (payload.size() > badge::kMaxPayloadTextLength) {
+    return reportError(cmd,
+                       fmt::format("the payload is {} characters, more than a badge holds ({})",
+                                   payload.size(), badge::kMaxPayloadTextLength));
+  }
+  if (auto r = badge::writeQrPng(payload, *out, modulePx); !r) {
+    return reportError(cmd, r.error());
+  }
+  fmt::print("{}\n", payload);
+  secureWipe(payload.data(), payload.size());
+  return kExitOk;
+}
+
+int runBadgeInspect(std::span<const std::string_view> argv) {
+  const std::string_view cmd = "badge inspect";
+  constexpr std::string_view usage =
+      "usage: facegate badge inspect --public-key FILE [--image BADGE.png] [--db FILE]\n"
+      "  Reads a badge (a photo or PNG of its QR code, or the payload on standard input),\n"
+      "  checks its signature and validity, and with --db its registration. Prints its\n"
+      "  fields, never its secret or template. Exit 0: valid; 1: rejected.\n";
+  Arguments args;
+  if (auto exit =
+          parseOrUsage(cmd, argv, {.valued = {"--public-key", "--image", "--db"}}, usage, args)) {
+    return *exit;
+  }
+  auto keyPath = required(args, "--public-key");
+  if (!keyPath) {
+    return reportError(cmd, keyPath.error());
+  }
+  auto key = badge::loadPublicKey(*keyPath);
+  if (!key) {
+    return reportError(cmd, key.error());
+  }
+  std::string payload;
+  if (const auto image = args.value("--image")) {
+    auto frame = face::loadImage(*image);
+    if (!frame) {
+      return reportError(cmd, frame.error());
+    }
+    badge::QrScanner scanner;
+    const auto found = scanner.scanBgr(*frame);
+    if (found.empty()) {
+      return reportError(cmd, fmt::format("no QR code was found in {}", *image));
+    }
+    payload = found.front();
+  } else {
+    std::getline(std::cin, payload);
+  }
+  const std::int64_t now = unixNow();
+  auto parsed = badge::parseBadge(payload, *key, now);
+  secureWipe(payload.data(), payload.size());
+  if (!parsed) {
+    fmt::print("REJECTED ({}): {}\n", badge::toString(parsed.error().reason),
+               parsed.error().message);
+    return kExitNegative;
+  }
+  const char* kind = parsed->kind == badge::BadgeKind::Plain ? "plain (no face check)"
+                     : parsed->kind == badge::BadgeKind::Sealed
+                         ? "sealed (template on the gate)"
+                         : "on-badge (template in the badge)";
+  fmt::print("badge {}  pupil {}  kind {}  issued {}  expires {}  signature ok\n",
+             formatSerial(parsed->serial), parsed->pupilId, kind, formatDate(parsed->issuedAt),
+             formatDate(parsed->expiresAt));
+  if (args.value("--db")) {
+    auto db = openDatabase(args, false);
+    if (!db) {
+      return reportError(cmd, db.error());
+    }
+    enrolment::Registry registry(*db, deskActor());
+    auto record = registry.findBadge(parsed->serial);
+    if (!record) {
+      return reportError(cmd, record.error());
+    }
+    if (!*record) {
+      fmt::print("REJECTED (unknown): the badge is not registered in this database\n");
+      return kExitNegative;
+    }
+    if ((*record)->revokedAt) {
+      fmt::print("REJECTED (revoked): the badge was revoked on {}\n",
+                 formatDate(*(*record)->revokedAt));
+      return kExitNegative;
+    }
+    fmt::print("registered and not revoked\n");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int runBadge(std::span<const std::string_view> argv) {
+  constexpr std::string_view usage =
+      "usage: facegate badge issue|render|inspect [options]   (--help after each for details)\n";
+  if (!argv.empty()) {
+    const auto rest = argv.subspan(1);
+    if (argv[0] == "issue") {
+      return runBadgeIssue(rest);
+    }
+    if (argv[0] == "render") {
+      return runBadgeRender(rest);
+    }
+    if (argv[0] == "inspect") {
+      return runBadgeInspect(rest);
+    }
+    if (argv[0] == "--help") {
+      fmt::print("{}", usage);
+      return kExitOk;
+    }
+  }
+  reportError("badge", "expected issue, render or inspect");
+  fmt::print(stderr, "{}", usage);
+  return kExitUndecided;
+}
+
+}  // namespace facegate::cli

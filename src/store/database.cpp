@@ -1,0 +1,341 @@
+#include "facegate/store/database.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace facegate::store {
+namespace fs = std::filesystem;
+
+namespace {
+
+ErrorCode codeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ErrorCode::StorageCorrupt;
+    default: return ErrorCode::StorageFailure;
+  }
+}
+
+}  // namespace
+
+// --- Statement ---------------------------------------------------------------
+
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)),
+      db_(other.db_),
+      bindError_(std::move(other.bindError_)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    db_ = other.db_;
+    bindError_ = std::move(other.bindError_);
+  }
+  return *this;
+}
+
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
+
+// A failed bind is remembered and reported by the next step(): binding never fails for a
+// valid index and type, so this keeps call sites readable without losing the error.
+#define FACEGATE_BIND(call)                                       \
+  do {                                                            \
+    if (const int rc = (call); rc != SQLITE_OK) {                 \
+      bindError_ = db_->lastError(fmt::format("bind {}", index)); \
+    }                                                             \
+  } while (false)
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  FACEGATE_BIND(sqlite3_bind_int64(stmt_, index, value));
+  return *this;
+}
+Statement& Statement::bind(int index, double value) {
+  FACEGATE_BIND(sqlite3_bind_double(stmt_, index, value));
+  return *this;
+}
+Statement& Statement::bind(int index, std::string_view text) {
+  FACEGATE_BIND(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  return *this;
+}
+Statement& Statement::bind(int index, std::span<const std::uint8_t> blob) {
+  FACEGATE_BIND(sqlite3_bind_blob64(stmt_, index, blob.data(), blob.size(), SQLITE_TRANSIENT));
+  return *this;
+}
+Statement& Statement::bind(int index, std::nullopt_t) {
+  FACEGATE_BIND(sqlite3_bind_null(stmt_, index));
+  return *this;
+}
+#undef FACEGATE_BIND
+
+Result<bool> Statement::step() {
+  if (!bindError_.message.empty()) {
+    return tl::unexpected(bindError_);
+  }
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  return tl::unexpected(db_->lastError("step"));
+}
+
+Result<void> Statement::run() {
+  for (;;) {
+    auto more = step();
+    if (!more) {
+      return tl::unexpected(more.error());
+    }
+    if (!*more) {
+      return {};
+    }
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bindError_.message.clear();
+}
+
+bool Statement::isNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+std::int64_t Statement::integer(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+double Statement::real(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
+std::string Statement::text(int column) const {
+  const auto* p = sqlite3_column_text(stmt_, column);
+  const int n = sqlite3_column_bytes(stmt_, column);
+  return p == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+}
+std::vector<std::uint8_t> Statement::blob(int column) const {
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
+  const int n = sqlite3_column_bytes(stmt_, column);
+  return p == nullptr ? std::vector<std::uint8_t>() : std::vector<std::uint8_t>(p, p + n);
+}
+
+// --- Database ----------------------------------------------------------------
+
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Database::~Database() {
+  sqlite3_close_v2(db_);
+}
+
+Error Database::lastError(std::string_view what) const {
+  const int rc = db_ == nullptr ? SQLITE_MISUSE : sqlite3_extended_errcode(db_);
+  const char* msg = db_ == nullptr ? "no connection" : sqlite3_errmsg(db_);
+  return Error{codeFor(rc), fmt::format("database {}: {} failed: {}", path_.string(), what, msg)};
+}
+
+Result<Database> Database::open(const fs::path& path, const Options& options) {
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (!exists && (!options.create || options.readOnly)) {
+    return fail(ErrorCode::NotFound, fmt::format("database {} does not exist", path.string()));
+  }
+  if (!exists && path != ":memory:") {
+    // Create it ourselves so that it is 0600 from the first byte, whatever the umask.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+      return fail(ErrorCode::StorageFailure, fmt::format("cannot create database {}: {}",
+                                                         path.string(), std::strerror(errno)));
+    }
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  sqlite3* raw = nullptr;
+  const int flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Database db(raw, path);
+  if (rc != SQLITE_OK) {
+    return tl::unexpected(db.lastError("open"));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  if (auto ok = db.configure(options); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return db;
+}
+
+Result<void> Database::configure(const Options& options) {
+  {
+    // quick_check first: it is also what tells a corrupted or non-database file apart.
+    // (Scoped: a live statement would hold a read transaction open.)
+    auto check = prepare("PRAGMA quick_check");
+    if (!check) {
+      return tl::unexpected(check.error());
+    }
+    auto row = check->step();
+    if (!row) {
+      return tl::unexpected(row.error());
+    }
+    if (*row && check->text(0) != "ok") {
+      return fail(ErrorCode::StorageCorrupt,
+                  fmt::format("database {} fails its integrity check ({}); restore it from a "
+                              "backup",
+                              path_.string(), check->text(0)));
+    }
+  }
+  if (auto ok = exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; "
+                     "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;");
+      !ok) {
+    return ok;
+  }
+  if (!options.readOnly) {
+    if (auto ok = exec("PRAGMA journal_mode = WAL"); !ok) {
+      return ok;
+    }
+  }
+  const int latest = schemaMigrations().back().version;
+  const int current = schemaVersion();
+  if (current > latest) {
+    return fail(ErrorCode::SchemaMismatch,
+                fmt::format("database {} has schema version {}, newer than this facegate "
+                            "understands ({}); use a newer facegate",
+                            path_.string(), current, latest));
+  }
+  if (current == 0) {
+    // A non-empty database without our version is someone else's file: do not touch it.
+    bool foreign = false;
+    {
+      auto tables = prepare("SELECT count(*) FROM sqlite_schema");
+      if (!tables) {
+        return tl::unexpected(tables.error());
+      }
+      if (auto r = tables->step(); !r) {
+        return tl::unexpected(r.error());
+      }
+      foreign = tables->integer(0) != 0;
+    }
+    if (foreign) {
+      return fail(
+          ErrorCode::SchemaMismatch,
+          fmt::format("{} is an SQLite database but not a facegate database", path_.string()));
+    }
+  }
+  const int target = options.targetVersion < 0 ? latest : options.targetVersion;
+  if (current < target) {
+    if (options.readOnly || !options.migrate) {
+      return fail(ErrorCode::SchemaMismatch,
+                  fmt::format("database {} has schema version {}, expected {}", path_.string(),
+                              current, target));
+    }
+    return migrate(target);
+  }
+  return {};
+}
+
+Result<void> Database::migrate(int target) {
+  for (const Migration& step : schemaMigrations()) {
+    if (step.version <= schemaVersion() || step.version > target) {
+      continue;
+    }
+    auto ok = transaction([&]() -> Result<void> {
+      if (auto r = exec(step.sql); !r) {
+        return r;
+      }
+      return exec(fmt::format("PRAGMA user_version = {}", step.version));
+    });
+    if (!ok) {
+      return fail(ok.error().code, fmt::format("migrating to schema version {}: {}", step.version,
+                                               ok.error().message));
+    }
+  }
+  return {};
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &stmt, nullptr) !=
+      SQLITE_OK) {
+    return tl::unexpected(lastError(fmt::format("prepare \"{}\"", sql.substr(0, 60))));
+  }
+  return Statement(stmt, this);
+}
+
+Result<void> Database::exec(std::string_view sql) {
+  const std::string copy(sql);
+  char* message = nullptr;
+  if (sqlite3_exec(db_, copy.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    Error error = lastError(fmt::format("\"{}\"", sql.substr(0, 60)));
+    sqlite3_free(message);
+    return tl::unexpected(std::move(error));
+  }
+  return {};
+}
+
+Result<void> Database::transaction(const std::function<Result<void>()>& body) {
+  if (inTransaction()) {
+    return body();  // nested: the outermost transaction commits or rolls back
+  }
+  if (auto begin = exec("BEGIN IMMEDIATE"); !begin) {
+    return begin;
+  }
+  Result<void> result;
+  try {
+    result = body();
+  } catch (...) {
+    (void)exec("ROLLBACK");
+    throw;
+  }
+  if (!result) {
+    (void)exec("ROLLBACK");
+    return result;
+  }
+  if (auto commit = exec("COMMIT"); !commit) {
+    (void)exec("ROLLBACK");
+    return commit;
+  }
+  return {};
+}
+
+int Database::schemaVersion() const {
+  sqlite3_stmt* stmt = nullptr;
+  int version = -1;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return version;
+}
+
+bool Database::inTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+std::int64_t Database::lastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+}  // namespace facegate::store

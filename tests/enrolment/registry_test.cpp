@@ -1,0 +1,234 @@
+#include "facegate/enrolment/registry.hpp"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace facegate::enrolment {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kNow = 1'780'000'000;  // 2026-05-28
+
+face::Embedding randomEmbedding(unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> component(0.0F, 0.09F);
+  face::Embedding e;
+  for (auto& v : e.values()) {
+    v = component(rng);
+  }
+  return e;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::Database::open(dir_ / "school.db");
+    ASSERT_TRUE(opened) << opened.error().message;
+    db_.emplace(std::move(*opened));
+    registry_.emplace(*db_, "desk:test");
+  }
+
+  EnrolmentRequest request(const std::string& pupil) {
+    EnrolmentRequest r;
+    r.pupilId = pupil;
+    r.minor = true;
+    r.consentRef = "FORM-2026-" + pupil;
+    r.guardianConsentRef = "GUARDIAN-" + pupil;
+    r.now = kNow;
+    return r;
+  }
+
+  std::int64_t count(const std::string& sql) {
+    auto q = db_->prepare(sql);
+    EXPECT_TRUE(q && q->step().value_or(false)) << sql;
+    return q ? q->integer(0) : -1;
+  }
+
+  // The database's bytes, main file and WAL together.
+  std::string fileBytes() {
+    std::string all = test::readFile(dir_ / "school.db");
+    if (fs::exists(dir_ / "school.db-wal")) {
+      all += test::readFile(dir_ / "school.db-wal");
+    }
+    return all;
+  }
+
+  test::TempDir dir_;
+  std::optional<store::Database> db_;
+  std::optional<Registry> registry_;
+};
+
+TEST_F(RegistryTest, MinorWithoutGuardianConsentIsRefusedAndNothingIsWritten) {
+  auto r = request("P1");
+  r.guardianConsentRef.reset();
+  const auto issued = registry_->enrol(r, randomEmbedding(1), nullptr);
+  ASSERT_FALSE(issued);
+  EXPECT_EQ(issued.error().code, ErrorCode::Refused);
+  EXPECT_NE(issued.error().message.find("guardian"), std::string::npos);
+  EXPECT_EQ(count("SELECT count(*) FROM pupils"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events"), 0);
+}
+
+TEST_F(RegistryTest, AdultNeedsNoGuardianButAConsent) {
+  auto r = request("P1");
+  r.minor = false;
+  r.guardianConsentRef.reset();
+  EXPECT_TRUE(registry_->enrol(r, randomEmbedding(1), nullptr));
+  r.pupilId = "P2";
+  r.consentRef = "";
+  EXPECT_EQ(registry_->enrol(r, randomEmbedding(1), nullptr).error().code, ErrorCode::Refused);
+}
+
+TEST_F(RegistryTest, InvalidPupilIdsAreRefused) {
+  for (const std::string& id :
+       std::vector<std::string>{"", "has space", "semi;colon", std::string(33, 'a'), "é"}) {
+    const auto issued = registry_->enrol(request(id), randomEmbedding(1), nullptr);
+    ASSERT_FALSE(issued) << id;
+    EXPECT_EQ(issued.error().code, ErrorCode::InvalidArgument);
+  }
+}
+
+TEST_F(RegistryTest, SealedEnrolmentStoresOnlyTheSealedTemplate) {
+  const auto templ = randomEmbedding(2);
+  auto issued = registry_->enrol(request("P1"), templ, nullptr);
+  ASSERT_TRUE(issued) << issued.error().message;
+  EXPECT_EQ(issued->kind, badge::BadgeKind::Sealed);
+  ASSERT_TRUE(issued->secret.has_value());
+  EXPECT_EQ(issued->expiresAt, kNow + 365 * 86'400);
+
+  auto record = registry_->findBadge(issued->serial);
+  ASSERT_TRUE(record && *record);
+  EXPECT_EQ((*record)->pupilId, "P1");
+  EXPECT_FALSE((*record)->revokedAt);
+  auto sealed = registry_->findSealedTemplate(issued->serial);
+  ASSERT_TRUE(sealed && *sealed);
+  auto opened = unsealTemplate(**sealed, *issued->secret, issued->serial);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(face::distance(*opened, templ), 0.0);
+
+  // Privacy: neither the template nor the secret is anywhere in the database's files.
+  const std::string bytes = fileBytes();
+  const std::string plain(reinterpret_cast<const char*>(templ.values().data()),
+                          128 * sizeof(float));
+  EXPECT_EQ(bytes.find(plain.substr(0, 16)), std::string::npos);
+  EXPECT_EQ(bytes.find(plain.substr(256, 16)), std::string::npos);
+  const std::string secret(reinterpret_cast<const char*>(issued->secret->get()->data()), 32);
+  EXPECT_EQ(bytes.find(secret.substr(0, 12)), std::string::npos);
+  EXPECT_EQ(bytes.find(secret.substr(20, 12)), std::string::npos);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE guardian_consent_ref = 'GUARDIAN-P1'"), 1);
+}
+
+TEST_F(RegistryTest, OnBadgeEnrolmentKeepsNoTemplateInTheDatabase) {
+  const auto key = badge::TemplateKey::generate();
+  auto r = request("P1");
+  r.mode = StorageMode::OnBadge;
+  EXPECT_FALSE(registry_->enrol(r, randomEmbedding(3), nullptr)) << "needs the template key";
+  auto issued = registry_->enrol(r, randomEmbedding(3), &key);
+  ASSERT_TRUE(issued) << issued.error().message;
+  EXPECT_EQ(issued->kind, badge::BadgeKind::OnBadge);
+  EXPECT_FALSE(issued->secret);
+  EXPECT_EQ(issued->onBadgeTemplate.size(), badge::kOnBadgeTemplateSize);
+  EXPECT_EQ(count("SELECT count(*) FROM sealed_templates"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM badges WHERE kind = 'on-badge'"), 1);
+  auto opened = unsealFromBadge(issued->onBadgeTemplate, key, issued->serial);
+  ASSERT_TRUE(opened);
+  EXPECT_LT(face::distance(*opened, randomEmbedding(3)), 0.02);
+}
+
+TEST_F(RegistryTest, ReEnrolmentNeedsReplaceAndRevokesTheOldBadge) {
+  auto first = registry_->enrol(request("P1"), randomEmbedding(4), nullptr);
+  ASSERT_TRUE(first);
+  auto again = registry_->enrol(request("P1"), randomEmbedding(5), nullptr);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::AlreadyExists);
+  auto r = request("P1");
+  r.replace = true;
+  auto second = registry_->enrol(r, randomEmbedding(5), nullptr);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_TRUE((*registry_->findBadge(first->serial))->revokedAt);
+  EXPECT_FALSE(*registry_->findSealedTemplate(first->serial)) << "the old template is deleted";
+  EXPECT_TRUE(*registry_->findSealedTemplate(second->serial));
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments"), 1);
+}
+
+TEST_F(RegistryTest, PlainBadgeForANonVolunteer) {
+  auto issued = registry_->issuePlainBadge("P9", true, kNow, 30);
+  ASSERT_TRUE(issued) << issued.error().message;
+  EXPECT_EQ(issued->kind, badge::BadgeKind::Plain);
+  EXPECT_FALSE(issued->secret);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments"), 0);
+  auto list = registry_->list();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1U);
+  EXPECT_FALSE(list->front().enrolled);
+  EXPECT_EQ(list->front().badges.size(), 1U);
+}
+
+TEST_F(RegistryTest, RevokeDeletesTheTemplateAndIsAudited) {
+  auto issued = registry_->enrol(request("P1"), randomEmbedding(6), nullptr);
+  ASSERT_TRUE(issued);
+  ASSERT_TRUE(registry_->revokeBadge(issued->serial, kNow + 10));
+  EXPECT_EQ((*registry_->findBadge(issued->serial))->revokedAt, kNow + 10);
+  EXPECT_FALSE(*registry_->findSealedTemplate(issued->serial));
+  EXPECT_EQ(registry_->revokeBadge(issued->serial, kNow + 20).error().code,
+            ErrorCode::AlreadyExists);
+  EXPECT_EQ(registry_->revokeBadge(12345, kNow).error().code, ErrorCode::NotFound);
+  auto records = registry_->auditLog().records(0, 10);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 2U);
+  EXPECT_EQ((*records)[0].event.action, "enrol");
+  EXPECT_EQ((*records)[1].event.action, "revoke");
+  EXPECT_EQ((*records)[1].event.badgeSerial, issued->serial);
+}
+
+TEST_F(RegistryTest, EraseLeavesOnlyAnAnonymousTombstone) {
+  const std::string pupil = "ERASE-ME-4711";
+  auto r = request(pupil);
+  r.displayName = "Zoe Findme-Quickly";
+  auto issued = registry_->enrol(r, randomEmbedding(7), nullptr);
+  ASSERT_TRUE(issued);
+  ASSERT_TRUE(registry_->issuePlainBadge("OTHER-1", true, kNow, 30));
+  auto refQuery = db_->prepare("SELECT audit_ref FROM pupils WHERE pupil_id = ?1");
+  ASSERT_TRUE(refQuery);
+  refQuery->bind(1, std::string_view(pupil));
+  ASSERT_TRUE(refQuery->step().value_or(false));
+  const std::string ref = refQuery->text(0);
+  refQuery = db_->prepare("SELECT 1");  // release it before erasing
+
+  ASSERT_TRUE(registry_->erasePupil(pupil, kNow + 100));
+  EXPECT_EQ(count("SELECT count(*) FROM pupils WHERE pupil_id = 'ERASE-ME-4711'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM badges"), 1) << "only the other pupil's badge";
+  EXPECT_EQ(count("SELECT count(*) FROM sealed_templates"), 0);
+  EXPECT_EQ(registry_->erasePupil(pupil, kNow).error().code, ErrorCode::NotFound);
+
+  auto records = registry_->auditLog().records(0, 10);
+  ASSERT_TRUE(records);
+  const auto& tombstone = records->back();
+  EXPECT_EQ(tombstone.event.action, "erase");
+  EXPECT_EQ(tombstone.event.subject, ref);
+  EXPECT_TRUE(registry_->auditLog().verify()->intact);
+  // Nothing of the pupil remains in the files: id, name, consent references.
+  const std::string bytes = fileBytes();
+  for (const std::string& trace :
+       {pupil, std::string("Findme-Quickly"), "FORM-2026-" + pupil, "GUARDIAN-" + pupil}) {
+    EXPECT_EQ(bytes.find(trace), std::string::npos) << trace << " is still in the database file";
+  }
+}
+
+TEST_F(RegistryTest, AuditNeverNamesThePupil) {
+  ASSERT_TRUE(registry_->enrol(request("VISIBLE-ID-1"), randomEmbedding(8), nullptr));
+  auto records = registry_->auditLog().records(0, 10);
+  ASSERT_TRUE(records);
+  for (const auto& record : *records) {
+    EXPECT_NE(record.event.subject.value_or(""), "VISIBLE-ID-1");
+    EXPECT_EQ(record.event.detail.find("VISIBLE-ID-1"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace facegate::enrolment
