@@ -1,0 +1,38 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "facegate/badge/keys.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/face/embedding.hpp"
+#include "facegate/gate/passage_machine.hpp"
+
+namespace facegate::gate {
+
+struct CheckedBadge {
+  BadgeCheck check;
+  std::optional<face::Embedding> templ;  // Volunteer only: the unsealed template
+};
+
+// Turns the text of a QR code into a verdict on the badge: signature and validity first
+// (nothing touches the database for a forged badge), then registration and revocation,
+// then the template (unsealed with the badge's secret, or from the badge with the school's
+// template key). Every failure is a RejectBadge with a short, stable reason.
+// Borrows the registry and the template key (nullptr: this gate does not accept on-badge
+// templates); both must outlive the checker.
+class BadgeChecker {
+ public:
+  BadgeChecker(enrolment::Registry& registry, badge::PublicKey publicKey,
+               const badge::TemplateKey* templateKey)
+      : registry_(registry), publicKey_(publicKey), templateKey_(templateKey) {}
+
+  CheckedBadge check(std::string_view qrText, std::int64_t unixNow);
+
+ private:
+  enrolment::Registry& registry_;
+  badge::PublicKey publicKey_;
+  const badge::TemplateKey* templateKey_;
+};
+
+}  // namespace facegate::gate

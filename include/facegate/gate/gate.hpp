@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "facegate/audit/audit_log.hpp"
+#include "facegate/badge/qr.hpp"
+#include "facegate/camera/frame_source.hpp"
+#include "facegate/face/engine.hpp"
+#include "facegate/gate/badge_checker.hpp"
+#include "facegate/gate/passage_machine.hpp"
+#include "facegate/gate/services.hpp"
+#include "facegate/signal/signaller.hpp"
+
+namespace facegate::gate {
+
+struct GateSettings {
+  std::string gateId = "gate-1";
+  PassageMachine::Settings passage;
+  int minFacePx = 80;                                // smaller faces are too far away to verify
+  std::map<std::string, std::vector<int>> patterns;  // by patternName(outcome)
+};
+
+// One passage's record as it goes to the audit log, the journal and the status line.
+struct PassageReport {
+  Decision decision;
+  std::int64_t at = 0;  // unix seconds
+};
+
+// The gate's frame processing: QR codes while idle, faces while verifying, and for every
+// decision the signal, the audit record, one journal line and the service status.
+// Each collaborator is borrowed and must outlive the Gate. Not thread-safe: the frame
+// loop owns it.
+class Gate {
+ public:
+  Gate(const GateSettings& settings, face::FaceEngine& engine, BadgeChecker& badges,
+       signal::Signaller& signaller, audit::AuditLog& audit, WallClock& wall,
+       ServiceNotifier& notifier);
+
+  // Processes one frame; returns the decision when a passage ended on it.
+  std::optional<Decision> onFrame(const camera::Frame& frame);
+
+  // The camera stopped delivering: out of service (once per outage).
+  std::optional<Decision> onCameraLost(PassageMachine::TimePoint now, const std::string& what);
+  void onCameraRestored(PassageMachine::TimePoint now);
+
+  // New settings apply from the next passage.
+  void reconfigure(const GateSettings& settings);
+
+  State state() const { return machine_.state(); }
+  bool inPassage() const;
+  std::uint64_t faceEngineCalls() const { return faceEngineCalls_; }
+  const std::string& lastStatus() const { return lastStatus_; }
+
+  // Called after each decision has been signalled and recorded (the demo prints it).
+  std::function<void(const PassageReport&)> onReport;
+
+ private:
+  void scanForBadge(const camera::Frame& frame, std::optional<Decision>& decided);
+  void verifyFace(const camera::Frame& frame, std::optional<Decision>& decided);
+  void finish(const Decision& decision);
+  signal::Pattern patternFor(Outcome outcome) const;
+
+  GateSettings settings_;
+  GateSettings pendingSettings_;
+  bool hasPending_ = false;
+  face::FaceEngine& engine_;
+  BadgeChecker& badges_;
+  signal::Signaller& signaller_;
+  audit::AuditLog& audit_;
+  WallClock& wall_;
+  ServiceNotifier& notifier_;
+  PassageMachine machine_;
+  badge::QrScanner scanner_;
+  std::optional<face::Embedding> template_;  // the badge holder's, during verification only
+  std::uint64_t faceEngineCalls_ = 0;
+  std::string lastStatus_;
+};
+
+}  // namespace facegate::gate

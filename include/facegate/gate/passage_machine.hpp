@@ -1,0 +1,140 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace facegate::gate {
+
+// How a passage ended. One audit record and one signal pattern per outcome.
+enum class Outcome {
+  Granted,       // the face matches the badge's template
+  Mismatch,      // a face, but not the badge holder's: alarm, the supervisor steps in
+  ManualCheck,   // valid badge of a pupil who did not volunteer: paper pass, no face processing
+  RejectBadge,   // forged, another school's, revoked, expired, unknown, or unreadable badge
+  Timeout,       // no usable face within the window
+  Spoof,         // presentation attack suspected (reserved for the liveness stage)
+  OutOfService,  // the camera is down: pupils are checked by hand
+};
+std::string_view toString(Outcome outcome);     // GRANTED, MISMATCH, ...
+std::string_view patternName(Outcome outcome);  // granted, mismatch, ... (config keys)
+
+enum class State { Idle, BadgeRead, Verifying, Decided, Cooldown, OutOfService };
+std::string_view toString(State state);
+
+enum class Fusion { Median, Best };
+
+// Identifies a badge's QR text without keeping it (the text holds the badge secret).
+using BadgeFingerprint = std::array<std::uint8_t, 16>;
+
+// What the frame loop learnt about the badge it read.
+struct BadgeCheck {
+  enum class Kind { Volunteer, NonVolunteer, Rejected } kind = Kind::Rejected;
+  std::optional<std::uint64_t> serial;  // when the payload could be parsed
+  std::string reason;                   // for Rejected: e.g. "revoked", "bad-signature"
+};
+
+// One usable face seen during verification.
+struct FaceSample {
+  double distance = 0.0;  // to the badge's template
+  int faceCount = 1;      // faces in the frame
+  int similarFaces = 0;   // other faces of similar size (tailgating hint)
+};
+
+struct Decision {
+  Outcome outcome = Outcome::Timeout;
+  std::optional<std::uint64_t> serial;
+  std::optional<double> distance;        // fused distance, for GRANTED / MISMATCH
+  int framesUsed = 0;                    // face samples fused
+  int maxSimilarFaces = 0;               // the largest tailgating hint seen
+  std::chrono::milliseconds latency{0};  // from the first frame with the QR to the decision
+  std::string reason;                    // RejectBadge: why; OutOfService: what happened
+};
+
+// The decision logic of one gate, as a pure state machine: no I/O, time passed in.
+//
+//  state         event                                       next          emits
+//  ------------  ------------------------------------------  ------------  -------------------
+//  Idle          qrDecoded (new badge, or same badge after   BadgeRead     -
+//                the debounce window)
+//  Idle          qrDecoded (same badge within debounce)      Idle          - (same passage)
+//  BadgeRead     badgeChecked Rejected                       Decided       REJECT_BADGE
+//  BadgeRead     badgeChecked NonVolunteer                   Decided       MANUAL_CHECK
+//  BadgeRead     badgeChecked Volunteer                      Verifying     -
+//  Verifying     face (fewer than `frames` samples so far)   Verifying     -
+//  Verifying     face (the `frames`-th sample)               Decided       GRANTED / MISMATCH
+//  Verifying     tick at window end, >= 1 sample             Decided       GRANTED / MISMATCH
+//  Verifying     tick at window end, no sample               Decided       TIMEOUT
+//  Verifying     qrDecoded (any badge)                       Verifying     - (one passage at a
+//  time) Decided       tick                                        Cooldown      - Cooldown tick
+//  after `cooldown`                       Idle          - Cooldown      qrDecoded Cooldown      -
+//  (ignored) any but OOS   cameraLost                                  OutOfService  OUT_OF_SERVICE
+//  (a
+//                                                                          passage in progress
+//                                                                          ends with it)
+//  OutOfService  cameraRestored                              Idle          -
+//  OutOfService  any other event                             OutOfService  -
+//
+// A badge seen again within `debounce` of its last sighting is the same passage: it does
+// not start a new one however long it stays in view.
+// Not thread-safe: owned by the frame loop.
+class PassageMachine {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimePoint = Clock::time_point;
+
+  struct Settings {
+    double threshold = 0.58;
+    std::chrono::milliseconds window{3000};  // time for a usable face after the badge
+    int frames = 3;                          // face samples fused per decision
+    Fusion fusion = Fusion::Median;
+    std::chrono::milliseconds debounce{5000};
+    std::chrono::milliseconds cooldown{1000};  // after a decision, before the next passage
+  };
+
+  explicit PassageMachine(const Settings& settings) : settings_(settings) {}
+
+  State state() const { return state_; }
+  const Settings& settings() const { return settings_; }
+
+  // New settings take effect from the next passage (a reload never changes a passage
+  // half-way).
+  void reconfigure(const Settings& settings);
+
+  // A QR code was decoded in a frame captured at `now`. True if it starts a passage: the
+  // caller then checks the badge and reports with badgeChecked().
+  bool qrDecoded(const BadgeFingerprint& badge, TimePoint now);
+
+  std::optional<Decision> badgeChecked(const BadgeCheck& check, TimePoint now);
+  std::optional<Decision> face(const FaceSample& sample, TimePoint now);
+  std::optional<Decision> tick(TimePoint now);
+  std::optional<Decision> cameraLost(TimePoint now, std::string what);
+  void cameraRestored(TimePoint now);
+
+  // True while the frame loop should look for faces (and only then: a non-volunteer's
+  // passage never reaches the face engine).
+  bool wantsFaces() const { return state_ == State::Verifying; }
+  // True while the frame loop should look for badges.
+  bool wantsBadges() const { return state_ == State::Idle; }
+
+ private:
+  Decision decide(Outcome outcome, TimePoint now);
+  std::optional<Decision> fuse(TimePoint now);
+
+  Settings settings_;
+  Settings pending_;
+  bool hasPending_ = false;
+  State state_ = State::Idle;
+  TimePoint passageStart_{};
+  TimePoint verifyStart_{};
+  TimePoint decidedAt_{};
+  std::optional<std::uint64_t> serial_;
+  std::vector<FaceSample> samples_;
+  std::optional<BadgeFingerprint> lastBadge_;
+  TimePoint lastBadgeSeen_{};
+};
+
+}  // namespace facegate::gate

@@ -1,0 +1,395 @@
+// facegated: the gate daemon. Camera -> badge -> face -> decision -> buzzer + audit.
+//
+//   facegated [--config FILE] [--check-config] [--models DIR]
+//
+// Without --config it reads /etc/facegate/facegate.toml if present, else runs on its
+// embedded defaults, whose camera source is the demo scenario (no camera needed).
+#include <sys/stat.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+#include <opencv2/core/utils/logger.hpp>
+
+#include "facegate/audit/audit_log.hpp"
+#include "facegate/build_info.hpp"
+#include "facegate/camera/image_sequence_source.hpp"
+#include "facegate/camera/opencv_source.hpp"
+#include "facegate/config/config.hpp"
+#include "facegate/core/logging.hpp"
+#include "facegate/core/process.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/face/models.hpp"
+#include "facegate/gate/demo.hpp"
+#include "facegate/gate/frame_loop.hpp"
+#include "facegate/signal/gpiod_signaller.hpp"
+#include "facegate/signal/logging_signaller.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace facegate;
+
+constexpr std::string_view kDefaultConfig = build::kDefaultConfigFile;
+constexpr std::string_view kUsage =
+    "usage: facegated [--config FILE] [--check-config] [--models DIR]\n"
+    "  The face-verification gate daemon. Without --config it reads the installed\n"
+    "  facegate.toml if present, else runs its embedded defaults: the demo scenario, no camera\n"
+    "  needed.\n"
+    "  --check-config  validate the configuration and the files it names, then exit\n"
+    "                  (0 = usable; otherwise one line per problem)\n"
+    "  Signals: SIGHUP reloads the configuration (a bad one is refused, the old one kept);\n"
+    "  SIGTERM finishes the passage under way, silences the buzzer and exits.\n";
+
+std::atomic<bool> gStop{false};
+std::atomic<bool> gReload{false};
+
+extern "C" void onSignal(int sig) {
+  if (sig == SIGHUP) {
+    gReload.store(true);
+  } else {
+    gStop.store(true);
+  }
+}
+
+void installSignalHandlers() {
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigemptyset(&action.sa_mask);
+  for (const int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    sigaction(sig, &action, nullptr);
+  }
+}
+
+spdlog::level::level_enum toSpdlog(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::Trace: return spdlog::level::trace;
+    case config::LogLevel::Debug: return spdlog::level::debug;
+    case config::LogLevel::Info: return spdlog::level::info;
+    case config::LogLevel::Warn: return spdlog::level::warn;
+    case config::LogLevel::Error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+LogDestination toDestination(config::LogTarget target) {
+  switch (target) {
+    case config::LogTarget::Journal: return LogDestination::Journal;
+    case config::LogTarget::Stderr: return LogDestination::Stderr;
+    case config::LogTarget::Auto: return LogDestination::Auto;
+  }
+  return LogDestination::Auto;
+}
+
+gate::GateSettings gateSettings(const config::Config& c) {
+  gate::GateSettings s;
+  s.gateId = c.gate.id;
+  s.passage.threshold = c.face.threshold;
+  s.passage.window = std::chrono::milliseconds(c.face.windowMs);
+  s.passage.frames = c.face.frames;
+  s.passage.fusion =
+      c.face.fusion == config::Fusion::Best ? gate::Fusion::Best : gate::Fusion::Median;
+  s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
+  s.minFacePx = c.face.minFacePx;
+  for (const auto& [name, pattern] : c.gpio.patterns) {
+    s.patterns[name] = pattern.onOffMs;
+  }
+  return s;
+}
+
+gate::LoopSettings loopSettings(const config::Config& c, bool demo) {
+  gate::LoopSettings s;
+  s.stallTimeout = std::chrono::milliseconds(c.camera.stallTimeoutMs);
+  s.reconnectMin = std::chrono::milliseconds(c.camera.reconnectMinMs);
+  s.reconnectMax = std::chrono::milliseconds(c.camera.reconnectMaxMs);
+  if (demo) {
+    s.reconnectMin = std::chrono::milliseconds(100);  // the scenario's outage is simulated
+    s.stopAtEnd = true;
+  }
+  return s;
+}
+
+bool isDemo(const config::Config& c) {
+  return c.camera.source == "demo";
+}
+
+// Everything --check-config checks: the config itself, then the files it names.
+std::vector<std::string> checkFiles(const config::Config& c) {
+  std::vector<std::string> problems;
+  if (!isDemo(c)) {
+    if (auto key = badge::loadPublicKey(c.badge.publicKey); !key) {
+      problems.push_back(key.error().message);
+    }
+    if (!c.badge.templateKey.empty()) {
+      if (auto key = badge::TemplateKey::load(c.badge.templateKey); !key) {
+        problems.push_back(key.error().message);
+      }
+    }
+    const fs::path dbDir = c.storage.database.parent_path();
+    std::error_code ec;
+    if (!dbDir.empty() && !fs::is_directory(dbDir, ec)) {
+      problems.push_back(
+          fmt::format("storage.database: directory {} does not exist", dbDir.string()));
+    }
+  }
+  auto modelDir = face::findModelDir(
+      c.face.modelsDir.empty() ? std::nullopt : std::optional<fs::path>(c.face.modelsDir));
+  if (!modelDir) {
+    problems.push_back(modelDir.error().message);
+  } else {
+    for (const auto file : {face::kRecognitionModel, face::kLandmarkModel}) {
+      if (auto ok = face::verifiedModelPath(*modelDir, file); !ok) {
+        problems.push_back(ok.error().message);
+      }
+    }
+  }
+  return problems;
+}
+
+Result<config::Config> readConfig(const std::optional<fs::path>& path) {
+  if (path) {
+    return config::loadConfig(*path);
+  }
+  std::error_code ec;
+  if (fs::exists(kDefaultConfig, ec)) {
+    return config::loadConfig(fs::path(kDefaultConfig));
+  }
+  return config::defaults();
+}
+
+int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
+              const std::optional<fs::path>& modelFlag) {
+  configureLogging(toDestination(cfg.logging.target), toSpdlog(cfg.logging.level));
+  auto log = logger("facegated");
+  const bool demo = isDemo(cfg);
+  log->info("facegated {} starting ({}){}", build::kVersion,
+            configPath ? configPath->string() : std::string("embedded defaults"),
+            demo ? ": demo scenario, no camera" : "");
+
+  auto modelDir = face::findModelDir(modelFlag ? modelFlag
+                                     : cfg.face.modelsDir.empty()
+                                         ? std::nullopt
+                                         : std::optional<fs::path>(cfg.face.modelsDir));
+  if (!modelDir) {
+    throw std::runtime_error(modelDir.error().message);
+  }
+  face::EngineOptions engineOptions;
+  engineOptions.detectMaxSide = cfg.face.detectMaxSide;
+  engineOptions.upsampleWhenNoFace = false;  // at the gate a face too small is too far away
+  auto engine = face::FaceEngine::load(*modelDir, engineOptions);
+  if (!engine) {
+    throw std::runtime_error(engine.error().message);
+  }
+
+  std::unique_ptr<gate::DemoWorld> world;
+  std::optional<store::Database> ownDatabase;
+  badge::PublicKey publicKey{};
+  std::optional<badge::TemplateKey> templateKey;
+  std::unique_ptr<camera::FrameSource> source;
+  if (demo) {
+    auto faces = gate::findDemoFaces();
+    if (!faces) {
+      throw std::runtime_error(faces.error().message);
+    }
+    auto built = gate::DemoWorld::create(**engine, *faces);
+    if (!built) {
+      throw std::runtime_error("building the demo: " + built.error().message);
+    }
+    world = std::move(*built);
+    publicKey = world->publicKey();
+    source = world->takeSource();
+  } else {
+    auto key = badge::loadPublicKey(cfg.badge.publicKey);
+    if (!key) {
+      throw std::runtime_error(key.error().message);
+    }
+    publicKey = *key;
+    if (!cfg.badge.templateKey.empty()) {
+      auto tk = badge::TemplateKey::load(cfg.badge.templateKey);
+      if (!tk) {
+        throw std::runtime_error(tk.error().message);
+      }
+      templateKey.emplace(std::move(*tk));
+    }
+    auto db = store::Database::open(cfg.storage.database);
+    if (!db) {
+      throw std::runtime_error(db.error().message);
+    }
+    ownDatabase.emplace(std::move(*db));
+    constexpr std::string_view kImages = "images:";
+    if (std::string_view(cfg.camera.source).starts_with(kImages)) {
+      camera::ImageSequenceSettings images;
+      images.directory = cfg.camera.source.substr(kImages.size());
+      images.fps = cfg.camera.fps;
+      images.loop = true;
+      source = std::make_unique<camera::ImageSequenceSource>(images);
+    } else {
+      camera::CaptureSettings capture;
+      capture.source = cfg.camera.source;
+      capture.width = cfg.camera.width;
+      capture.height = cfg.camera.height;
+      capture.fps = cfg.camera.fps;
+      capture.readTimeout = std::chrono::milliseconds(cfg.camera.stallTimeoutMs);
+      source = std::make_unique<camera::OpenCvSource>(capture);
+    }
+  }
+  store::Database& database = demo ? world->database() : *ownDatabase;
+
+  std::unique_ptr<signal::Signaller> signaller;
+  if (cfg.gpio.backend == config::GpioBackend::Gpiod) {
+    signal::GpioSettings gpio;
+    gpio.chip = cfg.gpio.chip;
+    gpio.buzzerLine = cfg.gpio.buzzerLine;
+    gpio.greenLine = cfg.gpio.greenLine;
+    gpio.redLine = cfg.gpio.redLine;
+    gpio.ackButtonLine = cfg.gpio.ackButtonLine;
+    gpio.activeLow = cfg.gpio.activeLow;
+    auto opened = signal::GpiodSignaller::open(gpio);
+    if (!opened) {
+      throw std::runtime_error(opened.error().message);
+    }
+    signaller = std::move(*opened);
+  } else {
+    signaller = std::make_unique<signal::LoggingSignaller>([](const signal::SignalEvent& e) {
+      if (e.kind == signal::SignalEvent::Kind::Silence) {
+        return;
+      }
+      logger("signal")->info(
+          "{} {} {}", e.kind == signal::SignalEvent::Kind::PlayRepeating ? "repeating" : "pattern",
+          e.pattern, fmt::join(e.onOffMs, "/"));
+    });
+  }
+
+  enrolment::Registry registry(database, cfg.gate.id);
+  gate::BadgeChecker checker(
+      registry, publicKey, demo ? &world->templateKey() : (templateKey ? &*templateKey : nullptr));
+  audit::AuditLog auditLog(database);
+  gate::SystemWallClock wall;
+  gate::SystemdNotifier notifier;
+  gate::Gate gate(gateSettings(cfg), **engine, checker, *signaller, auditLog, wall, notifier);
+
+  std::size_t reported = 0;
+  std::size_t asExpected = 0;
+  if (demo) {
+    gate.onReport = [&](const gate::PassageReport& r) {
+      const auto& passages = world->passages();
+      const bool known = reported < passages.size();
+      const bool ok = known && passages[reported].expected == r.decision.outcome;
+      asExpected += ok ? 1 : 0;
+      fmt::print("passage {}: {:<14}{:<18} {}{}\n", reported + 1,
+                 gate::toString(r.decision.outcome),
+                 r.decision.distance ? fmt::format(" distance {:.3f}", *r.decision.distance)
+                                     : std::string(),
+                 known ? passages[reported].who : std::string("(unscripted)"),
+                 ok ? ""
+                    : fmt::format("  <-- expected {}",
+                                  known ? gate::toString(passages[reported].expected) : "nothing"));
+      std::fflush(stdout);
+      ++reported;
+    };
+  }
+
+  if (auto opened = source->open(); !opened) {
+    // Start anyway, out of service: the loop keeps trying with back-off.
+    log->warn("camera {} not available yet: {}", source->describe(), opened.error().message);
+  }
+  notifier.ready(fmt::format("ready: {}", source->describe()));
+  log->info("ready: camera {}, gate {}", source->describe(), cfg.gate.id);
+
+  gate::FrameLoop loop(*source, gate, notifier, loopSettings(cfg, demo));
+  const auto reload = [&] {
+    if (!gReload.exchange(false)) {
+      return;
+    }
+    notifier.reloading();
+    auto fresh = readConfig(configPath);
+    if (!fresh) {
+      log->error("configuration reload refused, keeping the running one: {}",
+                 fresh.error().message);
+    } else {
+      gate.reconfigure(gateSettings(*fresh));
+      loop.reconfigure(loopSettings(*fresh, demo));
+      configureLogging(toDestination(fresh->logging.target), toSpdlog(fresh->logging.level));
+      log->info("configuration reloaded (camera, storage and key changes need a restart)");
+      cfg = std::move(*fresh);
+    }
+    notifier.status(gate.lastStatus().empty() ? "ready" : gate.lastStatus());
+  };
+  const auto result = loop.run(gStop, reload);
+  signaller->silence();
+  notifier.stopping();
+  source->close();
+  log->info("stopping: {} frames, {} passages, {} camera outages", result.frames, result.passages,
+            result.outages);
+  if (demo) {
+    const std::size_t expected = world->passages().size();
+    const bool allAsExpected = reported == expected && asExpected == expected;
+    fmt::print("demo: {} of {} passages decided as expected, from {} frames{}\n", asExpected,
+               expected, result.frames, allAsExpected ? "" : " -- FAILED");
+    return allAsExpected ? 0 : 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!facegate::hardenProcess()) {
+    std::fprintf(stderr, "facegated: warning: could not disable core dumps\n");
+  }
+  umask(077);
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  std::optional<fs::path> configPath;
+  std::optional<fs::path> modelFlag;
+  bool checkOnly = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help") {
+      fmt::print("{}", kUsage);
+      return 0;
+    }
+    if (args[i] == "--version") {
+      fmt::print("facegated {}\n", build::kVersion);
+      return 0;
+    }
+    if (args[i] == "--check-config") {
+      checkOnly = true;
+    } else if ((args[i] == "--config" || args[i] == "--models") && i + 1 < args.size()) {
+      (args[i] == "--config" ? configPath : modelFlag) = fs::path(args[i + 1]);
+      ++i;
+    } else {
+      fmt::print(stderr, "facegated: unknown or incomplete argument '{}'.\n{}", args[i], kUsage);
+      return 2;
+    }
+  }
+  auto cfg = readConfig(configPath);
+  if (!cfg) {
+    fmt::print(stderr, "facegated: configuration refused:\n{}\n", cfg.error().message);
+    return 1;
+  }
+  if (checkOnly) {
+    const auto problems = checkFiles(*cfg);
+    for (const auto& p : problems) {
+      fmt::print(stderr, "facegated: {}\n", p);
+    }
+    if (problems.empty()) {
+      fmt::print("facegated: configuration {} is usable\n",
+                 configPath ? configPath->string() : std::string("(embedded defaults)"));
+    }
+    return problems.empty() ? 0 : 1;
+  }
+  installSignalHandlers();
+  try {
+    return runDaemon(configPath, std::move(*cfg), modelFlag);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "facegated: cannot start: {}.\n", e.what());
+    facegate::logger("facegated")->critical("cannot start: {}", e.what());
+    return 1;
+  }
+}

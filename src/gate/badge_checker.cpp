@@ -1,0 +1,66 @@
+#include "facegate/gate/badge_checker.hpp"
+
+#include "facegate/badge/payload.hpp"
+#include "facegate/enrolment/sealing.hpp"
+
+namespace facegate::gate {
+namespace {
+
+CheckedBadge rejected(std::optional<std::uint64_t> serial, std::string reason) {
+  return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Rejected, serial, std::move(reason)},
+                      std::nullopt};
+}
+
+}  // namespace
+
+CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) {
+  auto badge = badge::parseBadge(qrText, publicKey_, unixNow);
+  if (!badge) {
+    return rejected(std::nullopt, std::string(badge::toString(badge.error().reason)));
+  }
+  const std::uint64_t serial = badge->serial;
+  auto record = registry_.findBadge(serial);
+  if (!record) {
+    return rejected(serial, "database-error");
+  }
+  if (!*record) {
+    return rejected(serial, "unknown");
+  }
+  if ((*record)->revokedAt) {
+    return rejected(serial, "revoked");
+  }
+  if ((*record)->pupilId != badge->pupilId) {
+    return rejected(serial, "record-mismatch");
+  }
+  switch (badge->kind) {
+    case badge::BadgeKind::Plain:
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::NonVolunteer, serial, ""}, std::nullopt};
+    case badge::BadgeKind::Sealed: {
+      auto sealed = registry_.findSealedTemplate(serial);
+      if (!sealed) {
+        return rejected(serial, "database-error");
+      }
+      if (!*sealed) {
+        return rejected(serial, "no-template");
+      }
+      auto templ = enrolment::unsealTemplate(**sealed, *badge->secret, serial);
+      if (!templ) {
+        return rejected(serial, "template-does-not-open");
+      }
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, serial, ""}, std::move(*templ)};
+    }
+    case badge::BadgeKind::OnBadge: {
+      if (templateKey_ == nullptr) {
+        return rejected(serial, "on-badge-not-configured");
+      }
+      auto templ = enrolment::unsealFromBadge(badge->onBadgeTemplate, *templateKey_, serial);
+      if (!templ) {
+        return rejected(serial, "template-does-not-open");
+      }
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, serial, ""}, std::move(*templ)};
+    }
+  }
+  return rejected(serial, "unknown-kind");
+}
+
+}  // namespace facegate::gate

@@ -1,0 +1,296 @@
+#include "facegate/gate/demo.hpp"
+
+#include <stdlib.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "facegate/badge/payload.hpp"
+#include "facegate/badge/qr.hpp"
+#include "facegate/build_info.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/face/image_file.hpp"
+
+namespace facegate::gate {
+namespace fs = std::filesystem;
+
+// --- ScenarioSource -----------------------------------------------------------------
+
+Result<void> ScenarioSource::open() {
+  if (!started_) {
+    base_ = std::chrono::steady_clock::now();
+    started_ = true;
+  }
+  open_ = true;
+  return {};
+}
+
+camera::ReadStatus ScenarioSource::read(camera::Frame& out, std::chrono::milliseconds /*timeout*/) {
+  if (!open_) {
+    return camera::ReadStatus::Failed;
+  }
+  if (next_ >= steps_.size()) {
+    return camera::ReadStatus::Ended;
+  }
+  const Step& step = steps_[next_++];
+  // Time passes in the scenario whether or not a frame arrives.
+  const auto at = base_ + std::chrono::microseconds(1'000'000 / fps_) * static_cast<long>(index_++);
+  if (step.frame.empty()) {
+    return camera::ReadStatus::Stalled;
+  }
+  out.bgr = step.frame;  // shared, read-only: the gate never writes into frames
+  out.capturedAt = at;
+  out.index = index_;
+  return camera::ReadStatus::Frame;
+}
+
+// --- DemoWorld ----------------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t kValidDays = 365;
+const cv::Size kFrameSize(640, 480);
+
+Result<fs::path> makePrivateTempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern =
+      fmt::format("{}/facegate-demo-XXXXXX", base != nullptr && *base ? base : "/tmp");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("cannot create a directory from {}", pattern));
+  }
+  return fs::path(pattern);
+}
+
+// A plain background a little like a school corridor wall.
+cv::Mat background() {
+  cv::Mat frame(kFrameSize, CV_8UC3);
+  for (int y = 0; y < frame.rows; ++y) {
+    const auto shade = static_cast<unsigned char>(150 + 40 * y / frame.rows);
+    frame.row(y).setTo(cv::Scalar(shade - 10, shade, shade + 5));
+  }
+  return frame;
+}
+
+// Puts a face photo in the middle of the frame at about gate distance (face ~200 px).
+void placeFace(cv::Mat& frame, const cv::Mat& photo) {
+  const double scale = 260.0 / std::max(photo.cols, photo.rows);
+  cv::Mat resized;
+  cv::resize(photo, resized, cv::Size(), scale, scale, cv::INTER_CUBIC);
+  const cv::Rect where((frame.cols - resized.cols) / 2 + 80, (frame.rows - resized.rows) / 2,
+                       resized.cols, resized.rows);
+  resized.copyTo(frame(where));
+}
+
+// Holds the badge's QR code up to the camera, lower left.
+void placeBadge(cv::Mat& frame, const std::string& payload) {
+  auto qr = badge::renderQr(payload, 1, 4);
+  if (!qr) {
+    return;
+  }
+  const int module = std::max(2, 230 / qr->cols);
+  cv::Mat big;
+  cv::resize(*qr, big, cv::Size(qr->cols * module, qr->rows * module), 0, 0, cv::INTER_NEAREST);
+  cv::Mat bgr;
+  cv::cvtColor(big, bgr, cv::COLOR_GRAY2BGR);
+  const cv::Rect where(10, frame.rows - bgr.rows - 10, bgr.cols, bgr.rows);
+  bgr.copyTo(frame(where));
+}
+
+Result<face::Embedding> meanTemplate(face::FaceEngine& engine, const fs::path& faces,
+                                     const std::string& person) {
+  face::Embedding sum;
+  for (int i = 1; i <= 3; ++i) {
+    auto image = face::loadImage(faces / person / fmt::format("{}_{}.png", person, i));
+    if (!image) {
+      return tl::unexpected(image.error());
+    }
+    auto d = engine.describeLargest(*image);
+    if (!d) {
+      return tl::unexpected(d.error());
+    }
+    for (std::size_t k = 0; k < face::kEmbeddingSize; ++k) {
+      sum.values()[k] += d->embedding.values()[k] / 3.0F;
+    }
+  }
+  return sum;
+}
+
+}  // namespace
+
+Result<fs::path> findDemoFaces() {
+  if (const char* env = std::getenv("FACEGATE_DEMO_FACES"); env != nullptr && *env != '\0') {
+    return fs::path(env);
+  }
+  for (const std::string_view dir : {build::kInstalledDemoFacesDir, build::kSourceDemoFacesDir}) {
+    std::error_code ec;
+    if (fs::is_directory(fs::path(dir) / "penny", ec)) {
+      return fs::path(dir);
+    }
+  }
+  return fail(ErrorCode::FileNotFound,
+              fmt::format("the demo's photos are not installed in {} nor in {} (set "
+                          "FACEGATE_DEMO_FACES)",
+                          build::kInstalledDemoFacesDir, build::kSourceDemoFacesDir));
+}
+
+DemoWorld::~DemoWorld() {
+  database_.reset();
+  std::error_code ec;
+  if (!dir_.empty()) {
+    fs::remove_all(dir_, ec);
+  }
+}
+
+Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
+                                                     const fs::path& faces) {
+  std::unique_ptr<DemoWorld> world(new DemoWorld());
+  auto dir = makePrivateTempDir();
+  if (!dir) {
+    return tl::unexpected(dir.error());
+  }
+  world->dir_ = *dir;
+  auto db = store::Database::open(world->dir_ / "demo.db");
+  if (!db) {
+    return tl::unexpected(db.error());
+  }
+  world->database_.emplace(std::move(*db));
+  const auto school = badge::SigningKey::generate();
+  const auto otherSchool = badge::SigningKey::generate();
+  world->publicKey_ = school.publicKey();
+  world->templateKey_.emplace(badge::TemplateKey::generate());
+
+  enrolment::Registry registry(*world->database_, "desk:demo");
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const auto enrol = [&](const std::string& person, enrolment::StorageMode mode,
+                         bool replace) -> Result<std::string> {
+    auto templ = meanTemplate(engine, faces, person);
+    if (!templ) {
+      return tl::unexpected(templ.error());
+    }
+    enrolment::EnrolmentRequest request;
+    request.pupilId = person + "-2026";
+    request.consentRef = "FORM-" + person;
+    request.guardianConsentRef = "GUARDIAN-" + person;
+    request.mode = mode;
+    request.replace = replace;
+    request.now = now;
+    request.validDays = kValidDays;
+    auto issued = registry.enrol(request, *templ, &*world->templateKey_);
+    if (!issued) {
+      return tl::unexpected(issued.error());
+    }
+    return badge::encodeBadge(*issued, school);
+  };
+
+  auto penny = enrol("penny", enrolment::StorageMode::Sealed, false);
+  auto leonard = enrol("leonard", enrolment::StorageMode::OnBadge, false);
+  auto sheldon = enrol("sheldon", enrolment::StorageMode::Sealed, false);
+  auto bernadetteOld = enrol("bernadette", enrolment::StorageMode::Sealed, false);
+  auto bernadette = enrol("bernadette", enrolment::StorageMode::Sealed, true);  // lost her badge
+  for (const auto* r : {&penny, &leonard, &sheldon, &bernadetteOld, &bernadette}) {
+    if (!*r) {
+      return tl::unexpected(r->error());
+    }
+  }
+  auto rajBadge = registry.issuePlainBadge("raj-2026", true, now, kValidDays);
+  if (!rajBadge) {
+    return tl::unexpected(rajBadge.error());
+  }
+  auto raj = badge::encodeBadge(*rajBadge, school);
+  // A badge made with another school's key, for a pupil of this school.
+  badge::Badge forgedBadge;
+  forgedBadge.kind = badge::BadgeKind::Plain;
+  forgedBadge.serial = badge::newBadgeSerial();
+  forgedBadge.pupilId = "amy-2026";
+  forgedBadge.issuedAt = now;
+  forgedBadge.expiresAt = now + kValidDays * 86'400;
+  auto forged = badge::encodeBadge(forgedBadge, otherSchool);
+  if (!raj || !forged) {
+    return tl::unexpected(!raj ? raj.error() : forged.error());
+  }
+
+  const auto photo = [&](const std::string& person, int n) -> Result<cv::Mat> {
+    return face::loadImage(faces / person / fmt::format("{}_{}.png", person, n));
+  };
+  std::vector<ScenarioSource::Step> steps;
+  const auto idle = [&](int frames) {
+    for (int i = 0; i < frames; ++i) {
+      steps.push_back({background(), "nobody"});
+    }
+  };
+  // One passage: the badge held up with the face already in view, then the face alone.
+  const auto passage = [&](const std::string& payload, const cv::Mat* face,
+                           const std::string& caption) {
+    cv::Mat withBadge = background();
+    if (face != nullptr) {
+      placeFace(withBadge, *face);
+    }
+    placeBadge(withBadge, payload);
+    cv::Mat faceOnly = background();
+    if (face != nullptr) {
+      placeFace(faceOnly, *face);
+    }
+    for (int i = 0; i < 3; ++i) {
+      steps.push_back({withBadge, caption});
+    }
+    for (int i = 0; i < 8; ++i) {
+      steps.push_back({faceOnly, caption});
+    }
+  };
+  auto pennyFace = photo("penny", 5);
+  auto howardFace = photo("howard", 2);
+  auto rajFace = photo("raj", 4);
+  auto amyFace = photo("amy", 3);
+  auto bernadetteFace = photo("bernadette", 5);
+  auto leonardFace = photo("leonard", 4);
+  for (const auto* p :
+       {&pennyFace, &howardFace, &rajFace, &amyFace, &bernadetteFace, &leonardFace}) {
+    if (!*p) {
+      return tl::unexpected(p->error());
+    }
+  }
+
+  auto& passages = world->passages_;
+  idle(10);
+  passage(*penny, &*pennyFace, "penny (volunteer, sealed template) shows her badge");
+  passages.push_back({"penny, a volunteer (sealed template), shows her badge", Outcome::Granted});
+  idle(25);
+  passage(*raj, &*rajFace, "raj (did not volunteer)");
+  passages.push_back(
+      {"raj did not volunteer: paper pass, no face processing", Outcome::ManualCheck});
+  idle(25);
+  passage(*sheldon, &*howardFace, "howard holds sheldon's badge");
+  passages.push_back({"howard holds sheldon's badge", Outcome::Mismatch});
+  idle(25);
+  passage(*forged, &*amyFace, "a badge signed by another school's key");
+  passages.push_back({"amy shows a badge signed by another school's key", Outcome::RejectBadge});
+  idle(25);
+  passage(*bernadetteOld, &*bernadetteFace, "bernadette's old, revoked badge");
+  passages.push_back(
+      {"bernadette shows her old badge, revoked when she was re-enrolled", Outcome::RejectBadge});
+  idle(25);
+  passage(*bernadette, nullptr, "bernadette's new badge, nobody in front of the camera");
+  idle(50);  // the verification window runs out
+  passages.push_back(
+      {"bernadette's new badge is shown but nobody looks at the camera", Outcome::Timeout});
+  idle(20);
+  steps.push_back({cv::Mat(), "camera outage"});
+  passages.push_back({"the camera stops delivering frames", Outcome::OutOfService});
+  idle(15);
+  passage(*leonard, &*leonardFace, "leonard (volunteer, template in the badge)");
+  passages.push_back(
+      {"leonard, a volunteer (template carried in his badge), after the camera "
+       "came back",
+       Outcome::Granted});
+  idle(25);
+
+  world->source_ = std::make_unique<ScenarioSource>(std::move(steps), kFps);
+  return world;
+}
+
+}  // namespace facegate::gate

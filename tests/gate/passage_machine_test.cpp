@@ -1,0 +1,259 @@
+// Every edge of the passage state machine's table (passage_machine.hpp), driven by a
+// manual clock.
+#include "facegate/gate/passage_machine.hpp"
+
+#include <gtest/gtest.h>
+
+namespace facegate::gate {
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = BadgeCheck::Kind;
+
+constexpr BadgeFingerprint kBadgeA{1};
+constexpr BadgeFingerprint kBadgeB{2};
+
+class Machine : public ::testing::Test {
+ protected:
+  PassageMachine::Settings settings() {
+    PassageMachine::Settings s;
+    s.threshold = 0.58;
+    s.window = 3000ms;
+    s.frames = 3;
+    s.fusion = Fusion::Median;
+    s.debounce = 5000ms;
+    s.cooldown = 1000ms;
+    return s;
+  }
+
+  PassageMachine::TimePoint at(std::chrono::milliseconds ms) { return t0_ + ms; }
+
+  // Idle -> BadgeRead -> Verifying for badge A at `ms`.
+  void startVerifying(std::chrono::milliseconds ms) {
+    ASSERT_TRUE(m_.qrDecoded(kBadgeA, at(ms)));
+    ASSERT_FALSE(m_.badgeChecked({Kind::Volunteer, 42, ""}, at(ms + 5ms)));
+    ASSERT_EQ(m_.state(), State::Verifying);
+  }
+
+  PassageMachine::TimePoint t0_ = PassageMachine::Clock::time_point{} + 1000h;
+  PassageMachine m_{settings()};
+};
+
+TEST_F(Machine, StartsIdleWantingBadges) {
+  EXPECT_EQ(m_.state(), State::Idle);
+  EXPECT_TRUE(m_.wantsBadges());
+  EXPECT_FALSE(m_.wantsFaces());
+}
+
+TEST_F(Machine, IdleQrStartsAPassage) {
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(0ms)));
+  EXPECT_EQ(m_.state(), State::BadgeRead);
+  EXPECT_FALSE(m_.wantsBadges());
+  EXPECT_FALSE(m_.wantsFaces());
+}
+
+TEST_F(Machine, BadgeReadRejected) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  const auto d = m_.badgeChecked({Kind::Rejected, 7, "revoked"}, at(20ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::RejectBadge);
+  EXPECT_EQ(d->reason, "revoked");
+  EXPECT_EQ(d->serial, 7U);
+  EXPECT_EQ(d->latency, 20ms);
+  EXPECT_EQ(m_.state(), State::Decided);
+}
+
+TEST_F(Machine, BadgeReadNonVolunteerNeverWantsFaces) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  const auto d = m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::ManualCheck);
+  EXPECT_EQ(d->framesUsed, 0);
+  EXPECT_FALSE(m_.wantsFaces());
+}
+
+TEST_F(Machine, BadgeReadVolunteerStartsVerification) {
+  startVerifying(0ms);
+  EXPECT_TRUE(m_.wantsFaces());
+  EXPECT_FALSE(m_.wantsBadges());
+}
+
+TEST_F(Machine, VerifyingCollectsUntilEnoughFramesThenGrants) {
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.face({0.40, 1, 0}, at(100ms)));
+  EXPECT_FALSE(m_.face({0.70, 1, 0}, at(200ms)));
+  EXPECT_EQ(m_.state(), State::Verifying);
+  const auto d = m_.face({0.45, 1, 0}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Granted);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.45);  // median of 0.40, 0.45, 0.70
+  EXPECT_EQ(d->framesUsed, 3);
+  EXPECT_EQ(d->serial, 42U);
+  EXPECT_EQ(d->latency, 300ms);
+}
+
+TEST_F(Machine, VerifyingMedianAboveThresholdIsAMismatch) {
+  startVerifying(0ms);
+  m_.face({0.30, 1, 0}, at(100ms));
+  m_.face({0.62, 1, 0}, at(200ms));
+  const auto d = m_.face({0.65, 1, 0}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Mismatch);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.62);
+}
+
+TEST_F(Machine, BestFusionTakesTheSmallestDistance) {
+  auto s = settings();
+  s.fusion = Fusion::Best;
+  m_ = PassageMachine(s);
+  startVerifying(0ms);
+  m_.face({0.70, 1, 0}, at(100ms));
+  m_.face({0.50, 1, 0}, at(200ms));
+  const auto d = m_.face({0.90, 1, 0}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Granted);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.50);
+}
+
+TEST_F(Machine, ThresholdIsInclusive) {
+  auto s = settings();
+  s.frames = 1;
+  m_ = PassageMachine(s);
+  startVerifying(0ms);
+  EXPECT_EQ(m_.face({0.58, 1, 0}, at(100ms))->outcome, Outcome::Granted);
+}
+
+TEST_F(Machine, WindowEndWithSomeSamplesDecidesOnThem) {
+  startVerifying(0ms);
+  m_.face({0.41, 1, 0}, at(500ms));
+  m_.face({0.45, 1, 2}, at(900ms));
+  EXPECT_FALSE(m_.tick(at(3004ms)));  // window counts from the badge check (5 ms)
+  const auto d = m_.tick(at(3005ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Granted);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.43);  // median of two
+  EXPECT_EQ(d->framesUsed, 2);
+  EXPECT_EQ(d->maxSimilarFaces, 2);
+}
+
+TEST_F(Machine, WindowEndWithoutAFaceIsATimeout) {
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.tick(at(1000ms)));
+  const auto d = m_.tick(at(3005ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Timeout);
+  EXPECT_FALSE(d->distance);
+  EXPECT_EQ(d->serial, 42U);
+}
+
+TEST_F(Machine, VerifyingIgnoresOtherBadges) {
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.qrDecoded(kBadgeB, at(100ms)));
+  EXPECT_EQ(m_.state(), State::Verifying);
+}
+
+TEST_F(Machine, DecidedTicksIntoCooldownThenIdle) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms));
+  EXPECT_EQ(m_.state(), State::Decided);
+  m_.tick(at(40ms));
+  EXPECT_EQ(m_.state(), State::Cooldown);
+  EXPECT_FALSE(m_.qrDecoded(kBadgeB, at(500ms))) << "no new passage during cooldown";
+  m_.tick(at(1009ms));
+  EXPECT_EQ(m_.state(), State::Cooldown);
+  m_.tick(at(1010ms));
+  EXPECT_EQ(m_.state(), State::Idle);
+  EXPECT_TRUE(m_.qrDecoded(kBadgeB, at(1020ms)));
+}
+
+TEST_F(Machine, SameBadgeWithinDebounceIsOnePassage) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms));
+  m_.tick(at(20ms));
+  m_.tick(at(1100ms));
+  ASSERT_EQ(m_.state(), State::Idle);
+  // Still held up to the camera: seen every few seconds, never a second passage...
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(4000ms)));
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(8500ms)));
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(13000ms)));
+  // ...until it has been out of sight for the whole debounce window.
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(18001ms)));
+}
+
+TEST_F(Machine, OtherBadgeIsNotDebounced) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms));
+  m_.tick(at(20ms));
+  m_.tick(at(1100ms));
+  EXPECT_TRUE(m_.qrDecoded(kBadgeB, at(1200ms)));
+}
+
+TEST_F(Machine, CameraLostMidPassageEndsItOutOfService) {
+  startVerifying(0ms);
+  m_.face({0.4, 1, 0}, at(100ms));
+  const auto d = m_.cameraLost(at(2000ms), "no frame for 2000 ms");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::OutOfService);
+  EXPECT_EQ(d->serial, 42U);
+  EXPECT_EQ(d->reason, "no frame for 2000 ms");
+  EXPECT_EQ(m_.state(), State::OutOfService);
+  EXPECT_FALSE(m_.wantsBadges());
+  EXPECT_FALSE(m_.wantsFaces());
+}
+
+TEST_F(Machine, CameraLostWhenIdleAndTwice) {
+  const auto d = m_.cameraLost(at(0ms), "stalled");
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->serial);
+  EXPECT_FALSE(m_.cameraLost(at(100ms), "still stalled")) << "one record per outage";
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(200ms)));
+  EXPECT_FALSE(m_.tick(at(10000ms)));
+  EXPECT_EQ(m_.state(), State::OutOfService);
+}
+
+TEST_F(Machine, CameraRestoredReturnsToIdle) {
+  m_.cameraLost(at(0ms), "stalled");
+  m_.cameraRestored(at(5000ms));
+  EXPECT_EQ(m_.state(), State::Idle);
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(5100ms)));
+  m_.cameraRestored(at(5200ms));  // not out of service: no effect
+  EXPECT_EQ(m_.state(), State::BadgeRead);
+}
+
+TEST_F(Machine, StaleEventsAreIgnored) {
+  EXPECT_FALSE(m_.badgeChecked({Kind::Volunteer, 1, ""}, at(0ms)));
+  EXPECT_FALSE(m_.face({0.1, 1, 0}, at(0ms)));
+  EXPECT_FALSE(m_.tick(at(10ms)));
+  EXPECT_EQ(m_.state(), State::Idle);
+}
+
+TEST_F(Machine, ReconfigureWaitsForTheEndOfThePassage) {
+  startVerifying(0ms);
+  auto stricter = settings();
+  stricter.threshold = 0.3;
+  stricter.frames = 1;
+  m_.reconfigure(stricter);
+  m_.face({0.45, 1, 0}, at(100ms));
+  m_.face({0.45, 1, 0}, at(200ms));
+  const auto d = m_.face({0.45, 1, 0}, at(300ms));
+  ASSERT_TRUE(d) << "still 3 frames for the passage under way";
+  EXPECT_EQ(d->outcome, Outcome::Granted) << "still the old threshold";
+  m_.tick(at(310ms));
+  m_.tick(at(1400ms));
+  ASSERT_EQ(m_.state(), State::Idle);
+  EXPECT_DOUBLE_EQ(m_.settings().threshold, 0.3);
+  ASSERT_TRUE(m_.qrDecoded(kBadgeB, at(1500ms)));
+  m_.badgeChecked({Kind::Volunteer, 43, ""}, at(1510ms));
+  const auto next = m_.face({0.45, 1, 0}, at(1600ms));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->outcome, Outcome::Mismatch);
+}
+
+TEST(OutcomeNames, AreStable) {
+  EXPECT_EQ(toString(Outcome::ManualCheck), "MANUAL_CHECK");
+  EXPECT_EQ(patternName(Outcome::OutOfService), "out_of_service");
+  EXPECT_EQ(toString(State::BadgeRead), "badge-read");
+}
+
+}  // namespace
+}  // namespace facegate::gate

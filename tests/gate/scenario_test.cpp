@@ -1,0 +1,138 @@
+// Passages through the real daemon loop: scenario frames -> zbar -> badge checks -> face
+// engine -> state machine -> logging signaller -> hash-chained audit log.
+#include <gtest/gtest.h>
+
+#include "facegate/config/config.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/gate/demo.hpp"
+#include "facegate/gate/frame_loop.hpp"
+#include "facegate/signal/logging_signaller.hpp"
+#include "test_support.hpp"
+
+namespace facegate::gate {
+namespace {
+
+GateSettings settingsFromDefaults() {
+  const auto c = config::defaults();
+  GateSettings s;
+  s.gateId = "gate-test";
+  s.passage.threshold = c.face.threshold;
+  s.passage.window = std::chrono::milliseconds(c.face.windowMs);
+  s.passage.frames = c.face.frames;
+  s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
+  s.minFacePx = c.face.minFacePx;
+  for (const auto& [name, pattern] : c.gpio.patterns) {
+    s.patterns[name] = pattern.onOffMs;
+  }
+  return s;
+}
+
+struct Observed {
+  Outcome outcome;
+  std::uint64_t faceCallsDuringPassage;
+  std::optional<double> distance;
+  std::string reason;
+};
+
+class DemoScenario : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FACEGATE_REQUIRE_MODELS();
+    face::EngineOptions options;
+    options.upsampleWhenNoFace = false;
+    auto engine = face::FaceEngine::load(test::modelDir(), options);
+    ASSERT_TRUE(engine) << engine.error().message;
+    engine_ = std::move(*engine);
+    auto world = DemoWorld::create(*engine_, test::dataDir() / "faces");
+    ASSERT_TRUE(world) << world.error().message;
+    world_ = std::move(*world);
+  }
+
+  std::unique_ptr<face::FaceEngine> engine_;
+  std::unique_ptr<DemoWorld> world_;
+};
+
+TEST_F(DemoScenario, EveryPassageEndsAsExpected) {
+  enrolment::Registry registry(world_->database(), "gate-test");
+  BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
+  audit::AuditLog log(world_->database());
+  signal::LoggingSignaller signaller;
+  ManualWallClock wall(std::time(nullptr));
+  RecordingNotifier notifier;
+  Gate gate(settingsFromDefaults(), *engine_, checker, signaller, log, wall, notifier);
+
+  std::vector<Observed> observed;
+  std::uint64_t callsAtLastReport = 0;
+  gate.onReport = [&](const PassageReport& r) {
+    observed.push_back({r.decision.outcome, gate.faceEngineCalls() - callsAtLastReport,
+                        r.decision.distance, r.decision.reason});
+    callsAtLastReport = gate.faceEngineCalls();
+  };
+  auto source = world_->takeSource();
+  ASSERT_TRUE(source->open());
+  LoopSettings loopSettings;
+  loopSettings.reconnectMin = std::chrono::milliseconds(10);
+  loopSettings.stopAtEnd = true;
+  FrameLoop loop(*source, gate, notifier, loopSettings);
+  const std::atomic<bool> stop{false};
+  const LoopResult result = loop.run(stop);
+
+  const auto& expected = world_->passages();
+  ASSERT_EQ(observed.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(observed[i].outcome, expected[i].expected)
+        << expected[i].who << ": got " << toString(observed[i].outcome) << " "
+        << observed[i].reason;
+  }
+  // The non-volunteer's passage never reached the face engine.
+  EXPECT_EQ(observed[1].outcome, Outcome::ManualCheck);
+  EXPECT_EQ(observed[1].faceCallsDuringPassage, 0U);
+  EXPECT_GT(observed[0].faceCallsDuringPassage, 0U);
+  // Badge rejections carry their reason; the impostor's distance is above the threshold.
+  EXPECT_EQ(observed[3].reason, "other-school");
+  EXPECT_EQ(observed[4].reason, "revoked");
+  ASSERT_TRUE(observed[2].distance);
+  EXPECT_GT(*observed[2].distance, 0.58);
+  ASSERT_TRUE(observed[0].distance);
+  EXPECT_LT(*observed[0].distance, 0.58);
+  EXPECT_EQ(result.outages, 1U);
+
+  // The alarm pattern sounded for the impostor, out of service repeated until recovery.
+  const auto events = signaller.events();
+  const auto played = [&](const std::string& pattern) {
+    return std::count_if(events.begin(), events.end(), [&](const signal::SignalEvent& e) {
+      return e.pattern == pattern && e.kind != signal::SignalEvent::Kind::Silence;
+    });
+  };
+  EXPECT_EQ(played("granted"), 2);
+  EXPECT_EQ(played("mismatch"), 1);
+  EXPECT_EQ(played("manual_check"), 1);
+  EXPECT_EQ(played("reject_badge"), 2);
+  EXPECT_EQ(played("timeout"), 1);
+  EXPECT_EQ(played("out_of_service"), 1);
+  const auto mismatch = std::find_if(events.begin(), events.end(),
+                                     [](const auto& e) { return e.pattern == "mismatch"; });
+  EXPECT_EQ(mismatch->light, signal::Light::Red);
+
+  // One audit record per passage (plus the desk's enrolments and the return to service),
+  // and the chain holds.
+  auto report = log.verify();
+  ASSERT_TRUE(report && report->intact) << (report ? report->problem : report.error().message);
+  auto records = log.records(0, 1000);
+  ASSERT_TRUE(records);
+  const auto passages = std::count_if(records->begin(), records->end(),
+                                      [](const auto& r) { return r.event.action == "passage"; });
+  EXPECT_EQ(passages, static_cast<long>(expected.size()));
+  EXPECT_EQ(std::count_if(records->begin(), records->end(),
+                          [](const auto& r) { return r.event.action == "in_service"; }),
+            1);
+  for (const auto& r : *records) {
+    EXPECT_EQ(r.event.detail.find("-2026"), std::string::npos) << "no pupil id in the audit";
+  }
+  // The status line shows the last outcome; the watchdog was kicked from the loop.
+  EXPECT_GE(notifier.watchdogKicks, result.frames);
+  EXPECT_NE(gate.lastStatus().find("GRANTED"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace facegate::gate
