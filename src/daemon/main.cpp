@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/build_info.hpp"
+#include "facegate/camera/backoff.hpp"
 #include "facegate/camera/image_sequence_source.hpp"
 #include "facegate/camera/opencv_source.hpp"
 #include "facegate/config/config.hpp"
@@ -295,9 +297,43 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
     };
   }
 
-  if (auto opened = source->open(); !opened) {
-    // Start anyway, out of service: the loop keeps trying with back-off.
-    log->warn("camera {} not available yet: {}", source->describe(), opened.error().message);
+  // READY only once the models are loaded and the camera is open. Until the camera opens
+  // the gate is out of service: the pattern plays and the status line says why.
+  camera::Backoff openBackoff(std::chrono::milliseconds(cfg.camera.reconnectMinMs),
+                              std::chrono::milliseconds(cfg.camera.reconnectMaxMs));
+  bool waited = false;
+  for (;;) {
+    auto opened = source->open();
+    if (opened) {
+      break;
+    }
+    if (!waited) {
+      waited = true;
+      log->warn("camera {} not available: {}; out of service, retrying", source->describe(),
+                opened.error().message);
+      const auto found = cfg.gpio.patterns.find("out_of_service");
+      if (found != cfg.gpio.patterns.end()) {
+        (void)signaller->playRepeating({"out_of_service", found->second.onOffMs},
+                                       signal::Light::Red);
+      }
+    }
+    notifier.status(fmt::format("out of service: camera {} not available: {}", source->describe(),
+                                opened.error().message));
+    const auto until = std::chrono::steady_clock::now() + openBackoff.next();
+    while (std::chrono::steady_clock::now() < until && !gStop.load()) {
+      notifier.watchdog();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (gStop.load()) {
+      signaller->silence();
+      notifier.stopping();
+      log->info("stopping before the camera opened");
+      return 0;
+    }
+  }
+  if (waited) {
+    signaller->silence();
+    log->info("camera {} open", source->describe());
   }
   notifier.ready(fmt::format("ready: {}", source->describe()));
   log->info("ready: camera {}, gate {}", source->describe(), cfg.gate.id);

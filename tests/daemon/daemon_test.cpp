@@ -203,5 +203,21 @@ TEST_F(Daemon, SighupRefusesABadConfigKeepsRunningAndSigtermStopsCleanly) {
   EXPECT_NE(daemon.log().find("stopping:"), std::string::npos);
 }
 
+TEST_F(Daemon, WaitsOutOfServiceForAMissingCameraAndStopsOnSigterm) {
+  FACEGATE_REQUIRE_MODELS();
+  std::string text = config();
+  const auto at = text.find("source = ");
+  text.replace(at, text.find('\n', at) - at, "source = \"/dev/video-facegate-absent\"");
+  test::writeFile(dir_ / "facegate.toml", text);
+  Running daemon({"--config", (dir_ / "facegate.toml").string()}, dir_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  ASSERT_TRUE(daemon.waitFor("not available", 60s)) << daemon.log();
+  EXPECT_NE(daemon.log().find("repeating out_of_service"), std::string::npos) << daemon.log();
+  EXPECT_EQ(daemon.log().find("ready: camera"), std::string::npos) << "no READY without a camera";
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(10s), 0) << daemon.log();
+  EXPECT_NE(daemon.log().find("stopping before the camera opened"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace facegate

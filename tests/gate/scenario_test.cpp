@@ -134,5 +134,77 @@ TEST_F(DemoScenario, EveryPassageEndsAsExpected) {
   EXPECT_NE(gate.lastStatus().find("GRANTED"), std::string::npos);
 }
 
+// A live source that ends (a stream closed by the camera) and comes back on reopen.
+class FlakySource final : public camera::FrameSource {
+ public:
+  explicit FlakySource(cv::Mat frame) : frame_(std::move(frame)) {}
+  Result<void> open() override {
+    ++opens;
+    open_ = true;
+    return {};
+  }
+  camera::ReadStatus read(camera::Frame& out, std::chrono::milliseconds /*timeout*/) override {
+    if (!open_) {
+      return camera::ReadStatus::Failed;
+    }
+    ++reads;
+    if (reads == 20) {
+      open_ = false;
+      return camera::ReadStatus::Ended;  // the stream closed
+    }
+    if (reads > 60) {
+      return camera::ReadStatus::Ended;
+    }
+    out.bgr = frame_;
+    out.capturedAt = t_ += std::chrono::milliseconds(33);
+    return camera::ReadStatus::Frame;
+  }
+  void close() noexcept override { open_ = false; }
+  std::string describe() const override { return "flaky test camera"; }
+
+  int opens = 0;
+  int reads = 0;
+
+ private:
+  cv::Mat frame_;
+  bool open_ = false;
+  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+};
+
+TEST_F(DemoScenario, ALiveSourceThatEndsIsOutOfServiceUntilItComesBack) {
+  enrolment::Registry registry(world_->database(), "gate-test");
+  BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
+  audit::AuditLog log(world_->database());
+  signal::LoggingSignaller signaller;
+  ManualWallClock wall(std::time(nullptr));
+  RecordingNotifier notifier;
+  Gate gate(settingsFromDefaults(), *engine_, checker, signaller, log, wall, notifier);
+  std::vector<Outcome> outcomes;
+  gate.onReport = [&](const PassageReport& r) { outcomes.push_back(r.decision.outcome); };
+
+  FlakySource source(cv::Mat(480, 640, CV_8UC3, cv::Scalar(150, 160, 170)));
+  ASSERT_TRUE(source.open());
+  LoopSettings settings;
+  settings.reconnectMin = std::chrono::milliseconds(10);
+  settings.reconnectMax = std::chrono::milliseconds(20);
+  FrameLoop loop(source, gate, notifier, settings);
+  std::atomic<bool> stop{false};
+  // Stop once the source has been read well past its return.
+  const LoopResult result = loop.run(stop, [&] {
+    if (source.reads >= 50) {
+      stop = true;
+    }
+  });
+  EXPECT_EQ(source.opens, 2) << "reopened once after the stream ended";
+  EXPECT_EQ(result.outages, 1U);
+  ASSERT_EQ(outcomes, std::vector<Outcome>{Outcome::OutOfService});
+  EXPECT_EQ(gate.state(), State::Idle) << "back in service";
+  EXPECT_EQ(gate.lastStatus(), "in service, waiting for a badge");
+  const auto events = signaller.events();
+  ASSERT_GE(events.size(), 2U);
+  EXPECT_EQ(events[0].kind, signal::SignalEvent::Kind::PlayRepeating);
+  EXPECT_EQ(events[1].kind, signal::SignalEvent::Kind::Silence) << "silenced when frames return";
+}
+
 }  // namespace
 }  // namespace facegate::gate
