@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -102,6 +103,19 @@ Result<double> parseNumber(std::string_view option, std::string_view text, doubl
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("{} expects a number greater than {} and at most {}, got '{}'", option,
                             min, max, text));
+  }
+  return value;
+}
+
+Result<std::int64_t> parseWholeNumber(std::string_view option, std::string_view text,
+                                      std::int64_t min, std::int64_t max) {
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
+    return fail(
+        ErrorCode::InvalidArgument,
+        fmt::format("{} expects a whole number from {} to {}, got '{}'", option, min, max, text));
   }
   return value;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -34,7 +35,11 @@ class Arguments {
   std::vector<std::string> positional_;
 };
 
-// Parses a whole decimal number in [min, max]; the error names the option and the value.
+// Parses a decimal number in (min, max]; the error names the option and the value.
 Result<double> parseNumber(std::string_view option, std::string_view text, double min, double max);
+
+// Parses a whole number in [min, max]; the error names the option, the value and the range.
+Result<std::int64_t> parseWholeNumber(std::string_view option, std::string_view text,
+                                      std::int64_t min, std::int64_t max);
 
 }  // namespace facegate::cli

@@ -84,13 +84,11 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
   }
   std::int64_t days = 365;
   if (const auto text = args.value("--valid-days")) {
-    auto value = parseNumber("--valid-days", *text, 0, 3660);
-    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value))) {
-      return reportError(cmd, fmt::format("--valid-days expects a whole number of days from 1 to "
-                                          "3660, got '{}'",
-                                          *text));
+    auto value = parseWholeNumber("--valid-days", *text, 1, 3660);
+    if (!value) {
+      return reportError(cmd, value.error());
     }
-    days = static_cast<std::int64_t>(*value);
+    days = *value;
   }
   const fs::path out = *args.value("--badge-out");
   std::error_code ec;
@@ -142,7 +140,7 @@ int runBadgeRender(std::span<const std::string_view> argv) {
   }
   int modulePx = 8;
   if (const auto text = args.value("--module-px")) {
-    auto value = parseNumber("--module-px", *text, 0, 64);
+    auto value = parseWholeNumber("--module-px", *text, 1, 64);
     if (!value) {
       return reportError(cmd, value.error());
     }

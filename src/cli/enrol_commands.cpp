@@ -178,13 +178,11 @@ int runEnroll(std::span<const std::string_view> argv) {
     request.mode = *parsed;
   }
   if (const auto days = args.value("--valid-days")) {
-    auto value = parseNumber("--valid-days", *days, 0, 3660);
-    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value))) {
-      return reportError(cmd, fmt::format("--valid-days expects a whole number of days from 1 to "
-                                          "3660, got '{}'",
-                                          *days));
+    auto value = parseWholeNumber("--valid-days", *days, 1, 3660);
+    if (!value) {
+      return reportError(cmd, value.error());
     }
-    request.validDays = static_cast<std::int64_t>(*value);
+    request.validDays = *value;
   }
   const auto photos = args.values("--photo");
   if (photos.empty()) {
@@ -387,13 +385,11 @@ int runPurge(std::span<const std::string_view> argv) {
     if (args.value("--config")) {
       return reportError(cmd, "give either --config or --retention-days, not both");
     }
-    auto value = parseNumber("--retention-days", *text, 0, 3650);
-    if (!value || *value != static_cast<double>(static_cast<std::int64_t>(*value))) {
-      return reportError(cmd, fmt::format("--retention-days expects a whole number from 1 to "
-                                          "3650, got '{}'",
-                                          *text));
+    auto value = parseWholeNumber("--retention-days", *text, 1, 3650);
+    if (!value) {
+      return reportError(cmd, value.error());
     }
-    days = static_cast<std::int64_t>(*value);
+    days = *value;
   } else if (const auto path = args.value("--config")) {
     auto config = config::loadConfig(*path);
     if (!config) {
@@ -463,11 +459,11 @@ int runAudit(std::span<const std::string_view> argv) {
   }
   std::int64_t last = 20;
   if (const auto text = args.value("--last")) {
-    auto value = parseNumber("--last", *text, 0, 1e6);
+    auto value = parseWholeNumber("--last", *text, 1, 1'000'000);
     if (!value) {
       return reportError(cmd, value.error());
     }
-    last = static_cast<std::int64_t>(*value);
+    last = *value;
   }
   auto report = log.verify();
   if (!report) {

@@ -30,6 +30,7 @@
 #include "facegate/face/models.hpp"
 #include "facegate/gate/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
+#include "facegate/gate/settings.hpp"
 #include "facegate/signal/gpiod_signaller.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 
@@ -89,27 +90,8 @@ LogDestination toDestination(config::LogTarget target) {
   return LogDestination::Auto;
 }
 
-gate::GateSettings gateSettings(const config::Config& c) {
-  gate::GateSettings s;
-  s.gateId = c.gate.id;
-  s.passage.threshold = c.face.threshold;
-  s.passage.window = std::chrono::milliseconds(c.face.windowMs);
-  s.passage.frames = c.face.frames;
-  s.passage.fusion =
-      c.face.fusion == config::Fusion::Best ? gate::Fusion::Best : gate::Fusion::Median;
-  s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
-  s.minFacePx = c.face.minFacePx;
-  for (const auto& [name, pattern] : c.gpio.patterns) {
-    s.patterns[name] = pattern.onOffMs;
-  }
-  return s;
-}
-
 gate::LoopSettings loopSettings(const config::Config& c, bool demo) {
-  gate::LoopSettings s;
-  s.stallTimeout = std::chrono::milliseconds(c.camera.stallTimeoutMs);
-  s.reconnectMin = std::chrono::milliseconds(c.camera.reconnectMinMs);
-  s.reconnectMax = std::chrono::milliseconds(c.camera.reconnectMaxMs);
+  gate::LoopSettings s = gate::loopSettingsFrom(c);
   if (demo) {
     s.reconnectMin = std::chrono::milliseconds(100);  // the scenario's outage is simulated
     s.stopAtEnd = true;
@@ -274,7 +256,8 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
   audit::AuditLog auditLog(database);
   gate::SystemWallClock wall;
   gate::SystemdNotifier notifier;
-  gate::Gate gate(gateSettings(cfg), **engine, checker, *signaller, auditLog, wall, notifier);
+  gate::Gate gate(gate::gateSettingsFrom(cfg), **engine, checker, *signaller, auditLog, wall,
+                  notifier);
 
   std::size_t reported = 0;
   std::size_t asExpected = 0;
@@ -349,7 +332,7 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
       log->error("configuration reload refused, keeping the running one: {}",
                  fresh.error().message);
     } else {
-      gate.reconfigure(gateSettings(*fresh));
+      gate.reconfigure(gate::gateSettingsFrom(*fresh));
       loop.reconfigure(loopSettings(*fresh, demo));
       configureLogging(toDestination(fresh->logging.target), toSpdlog(fresh->logging.level));
       log->info("configuration reloaded (camera, storage and key changes need a restart)");

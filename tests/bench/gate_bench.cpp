@@ -28,6 +28,7 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
 #include "facegate/gate/gate.hpp"
+#include "facegate/gate/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 
 namespace {
@@ -120,11 +121,7 @@ int main(int argc, char** argv) {
     signal::LoggingSignaller signaller;
     gate::SystemWallClock wall;
     gate::RecordingNotifier notifier;
-    const auto cfg = config::defaults();
-    gate::GateSettings settings;
-    settings.passage.threshold = cfg.face.threshold;
-    settings.passage.frames = cfg.face.frames;
-    settings.minFacePx = cfg.face.minFacePx;
+    const gate::GateSettings settings = gate::gateSettingsFrom(config::defaults());
     gate::Gate gate(settings, **engine, checker, signaller, log, wall, notifier);
 
     const cv::Mat empty = frameWith(nullptr, nullptr);

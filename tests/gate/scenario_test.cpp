@@ -6,6 +6,7 @@
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/gate/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
+#include "facegate/gate/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"
 
@@ -13,17 +14,8 @@ namespace facegate::gate {
 namespace {
 
 GateSettings settingsFromDefaults() {
-  const auto c = config::defaults();
-  GateSettings s;
+  GateSettings s = gateSettingsFrom(config::defaults());
   s.gateId = "gate-test";
-  s.passage.threshold = c.face.threshold;
-  s.passage.window = std::chrono::milliseconds(c.face.windowMs);
-  s.passage.frames = c.face.frames;
-  s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
-  s.minFacePx = c.face.minFacePx;
-  for (const auto& [name, pattern] : c.gpio.patterns) {
-    s.patterns[name] = pattern.onOffMs;
-  }
   return s;
 }
 

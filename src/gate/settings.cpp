@@ -1,0 +1,28 @@
+#include "facegate/gate/settings.hpp"
+
+namespace facegate::gate {
+
+GateSettings gateSettingsFrom(const config::Config& c) {
+  GateSettings s;
+  s.gateId = c.gate.id;
+  s.passage.threshold = c.face.threshold;
+  s.passage.window = std::chrono::milliseconds(c.face.windowMs);
+  s.passage.frames = c.face.frames;
+  s.passage.fusion = c.face.fusion == config::Fusion::Best ? Fusion::Best : Fusion::Median;
+  s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
+  s.minFacePx = c.face.minFacePx;
+  for (const auto& [name, pattern] : c.gpio.patterns) {
+    s.patterns[name] = pattern.onOffMs;
+  }
+  return s;
+}
+
+LoopSettings loopSettingsFrom(const config::Config& c) {
+  LoopSettings s;
+  s.stallTimeout = std::chrono::milliseconds(c.camera.stallTimeoutMs);
+  s.reconnectMin = std::chrono::milliseconds(c.camera.reconnectMinMs);
+  s.reconnectMax = std::chrono::milliseconds(c.camera.reconnectMaxMs);
+  return s;
+}
+
+}  // namespace facegate::gate
