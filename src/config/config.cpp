@@ -598,7 +598,9 @@ void readCamera(Table table, CameraConfig& camera, Problems& problems) {
   table.integer("width", camera.width, 160, 3840);
   table.integer("height", camera.height, 120, 2160);
   table.integer("fps", camera.fps, 1, 120);
-  table.integer("stall_timeout_ms", camera.stallTimeoutMs, 200, 30000);
+  // At most half of the unit's WatchdogSec=10s: the frame loop kicks the watchdog between
+  // reads, so one read must never outlast it.
+  table.integer("stall_timeout_ms", camera.stallTimeoutMs, 200, 5000);
   const Field minWait = table.integer("reconnect_min_ms", camera.reconnectMinMs, 100, 60000);
   // The upper bound is checked here, the lower one (reconnect_min_ms) below.
   const Field maxWait = table.integer("reconnect_max_ms", camera.reconnectMaxMs, 100, 600000);

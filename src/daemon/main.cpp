@@ -251,8 +251,17 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
   }
 
   enrolment::Registry registry(database, cfg.gate.id);
-  gate::BadgeChecker checker(
-      registry, publicKey, demo ? &world->templateKey() : (templateKey ? &*templateKey : nullptr));
+  // The school's storage mode decides which volunteer badges this gate accepts (the demo
+  // shows both).
+  std::optional<badge::BadgeKind> volunteerKind;
+  if (!demo) {
+    volunteerKind.emplace(cfg.storage.mode == config::StorageMode::OnBadge
+                              ? badge::BadgeKind::OnBadge
+                              : badge::BadgeKind::Sealed);
+  }
+  gate::BadgeChecker checker(registry, publicKey,
+                             demo ? &world->templateKey() : (templateKey ? &*templateKey : nullptr),
+                             volunteerKind);
   audit::AuditLog auditLog(database);
   gate::SystemWallClock wall;
   gate::SystemdNotifier notifier;
@@ -322,6 +331,24 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
   log->info("ready: camera {}, gate {}", source->describe(), cfg.gate.id);
 
   gate::FrameLoop loop(*source, gate, notifier, loopSettings(cfg, demo));
+  // Retention: once at start and then daily, audit records older than audit.retention_days
+  // are deleted (the chain stays verifiable from its new anchor).
+  std::int64_t lastPurge = 0;
+  const auto purgeIfDue = [&] {
+    const std::int64_t now = wall.unixNow();
+    if (now - lastPurge < 86'400) {
+      return;
+    }
+    lastPurge = now;
+    auto removed = auditLog.purgeBefore(now - std::int64_t{cfg.audit.retentionDays} * 86'400, now,
+                                        cfg.gate.id);
+    if (!removed) {
+      log->error("audit retention purge failed: {}", removed.error().message);
+    } else if (*removed > 0) {
+      log->info("audit retention: {} record(s) older than {} days removed", *removed,
+                cfg.audit.retentionDays);
+    }
+  };
   const auto reload = [&] {
     if (!gReload.exchange(false)) {
       return;
@@ -340,7 +367,10 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
     }
     notifier.status(gate.lastStatus().empty() ? "ready" : gate.lastStatus());
   };
-  const auto result = loop.run(gStop, reload);
+  const auto result = loop.run(gStop, [&] {
+    reload();
+    purgeIfDue();
+  });
   signaller->silence();
   notifier.stopping();
   source->close();

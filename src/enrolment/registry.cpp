@@ -205,10 +205,10 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
     if (!ref) {
       return tl::unexpected(ref.error());
     }
-    if (*found) {
-      if (auto r = revokeAllOf(request.pupilId, request.now); !r) {
-        return r;
-      }
+    // One valid badge per pupil: the new one replaces a volunteer's old badge (--replace)
+    // or the plain badge of a pupil who now volunteers.
+    if (auto r = revokeAllOf(request.pupilId, request.now); !r) {
+      return r;
     }
     auto upsert = db_.prepare(
         "INSERT INTO enrolments (pupil_id, consent_ref, guardian_consent_ref, consented_at, "
@@ -282,9 +282,27 @@ Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool 
   }
   badge::Badge issued = newBadge(badge::BadgeKind::Plain, pupilId, now, validDays);
   auto ok = db_.transaction([&]() -> Result<void> {
+    auto enrolled = db_.prepare("SELECT 1 FROM enrolments WHERE pupil_id = ?1");
+    if (!enrolled) {
+      return tl::unexpected(enrolled.error());
+    }
+    enrolled->bind(1, std::string_view(pupilId));
+    auto row = enrolled->step();
+    if (!row) {
+      return tl::unexpected(row.error());
+    }
+    if (*row) {
+      return fail(ErrorCode::Refused,
+                  fmt::format("pupil {} volunteered for face checks: their badge comes from "
+                              "`facegate enroll` (to withdraw, `facegate erase`)",
+                              pupilId));
+    }
     auto ref = ensurePupil(pupilId, std::nullopt, minor, now);
     if (!ref) {
       return tl::unexpected(ref.error());
+    }
+    if (auto r = revokeAllOf(pupilId, now); !r) {  // one valid badge per pupil
+      return r;
     }
     if (auto r = insertBadge(issued, "plain"); !r) {
       return r;

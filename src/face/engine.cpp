@@ -85,8 +85,10 @@ std::vector<FaceBox> detectAtScale(dlib::frontal_face_detector& detector, const 
   if (scale == 1.0) {
     scaled = grey;
   } else {
-    cv::resize(grey, scaled, cv::Size(), scale, scale,
-               scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    // An explicit size: a very thin frame must not round to zero rows (OpenCV throws).
+    const cv::Size size(std::max(1, static_cast<int>(std::lround(grey.cols * scale))),
+                        std::max(1, static_cast<int>(std::lround(grey.rows * scale))));
+    cv::resize(grey, scaled, size, 0, 0, scale < 1.0 ? cv::INTER_AREA : cv::INTER_LINEAR);
   }
   std::vector<dlib::rect_detection> found;
   // cv_image borrows `scaled`'s pixels; both live until the end of this function.

@@ -1,6 +1,7 @@
 #include "facegate/gate/badge_checker.hpp"
 
 #include "facegate/badge/payload.hpp"
+#include "facegate/core/logging.hpp"
 #include "facegate/enrolment/sealing.hpp"
 
 namespace facegate::gate {
@@ -21,6 +22,7 @@ CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) 
   const std::uint64_t serial = badge->serial;
   auto record = registry_.findBadge(serial);
   if (!record) {
+    logger("gate")->error("badge check failed: {}", record.error().message);
     return rejected(serial, "database-error");
   }
   if (!*record) {
@@ -32,12 +34,16 @@ CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) 
   if ((*record)->pupilId != badge->pupilId) {
     return rejected(serial, "record-mismatch");
   }
+  if (badge->kind != badge::BadgeKind::Plain && volunteerKind_ && badge->kind != *volunteerKind_) {
+    return rejected(serial, "wrong-storage-mode");
+  }
   switch (badge->kind) {
     case badge::BadgeKind::Plain:
       return CheckedBadge{BadgeCheck{BadgeCheck::Kind::NonVolunteer, serial, ""}, std::nullopt};
     case badge::BadgeKind::Sealed: {
       auto sealed = registry_.findSealedTemplate(serial);
       if (!sealed) {
+        logger("gate")->error("badge check failed: {}", sealed.error().message);
         return rejected(serial, "database-error");
       }
       if (!*sealed) {

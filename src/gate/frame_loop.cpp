@@ -9,6 +9,11 @@
 #include "facegate/core/logging.hpp"
 
 namespace facegate::gate {
+namespace {
+
+constexpr int kMaxFailedFrames = 10;
+
+}  // namespace
 
 bool FrameLoop::waitKicking(std::chrono::milliseconds delay, const std::atomic<bool>& stop) {
   using namespace std::chrono_literals;
@@ -18,6 +23,7 @@ bool FrameLoop::waitKicking(std::chrono::milliseconds delay, const std::atomic<b
       return false;
     }
     notifier_.watchdog();
+    gate_.pollAcknowledge();  // the supervisor can silence the out-of-service alarm
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
         200ms, until - std::chrono::steady_clock::now()));
   }
@@ -32,6 +38,7 @@ LoopResult FrameLoop::run(const std::atomic<bool>& stop,
   camera::Frame frame;
   auto lastFrameAt = std::chrono::steady_clock::now();
   bool down = false;
+  int failedFrames = 0;
 
   for (;;) {
     notifier_.watchdog();
@@ -50,8 +57,22 @@ LoopResult FrameLoop::run(const std::atomic<bool>& stop,
         backoff.reset();
         gate_.onCameraRestored(frame.capturedAt);
       }
-      if (gate_.onFrame(frame)) {
-        ++result.passages;
+      // A frame the gate cannot process (an exception from OpenCV or dlib on an odd frame)
+      // is dropped and logged; if every frame fails, the gate is out of service.
+      try {
+        if (gate_.onFrame(frame)) {
+          ++result.passages;
+        }
+        failedFrames = 0;
+      } catch (const std::exception& e) {
+        log->error("frame {} could not be processed: {}", frame.index, e.what());
+        if (++failedFrames == kMaxFailedFrames && !down) {
+          down = true;
+          ++result.outages;
+          if (gate_.onCameraLost(frame.capturedAt, "frames cannot be processed")) {
+            ++result.passages;
+          }
+        }
       }
       continue;
     }

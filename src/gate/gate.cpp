@@ -77,8 +77,7 @@ void Gate::reconfigure(const GateSettings& settings) {
   }
 }
 
-std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
-  std::optional<Decision> decided;
+void Gate::pollAcknowledge() {
   if (signaller_.takeAcknowledge()) {
     signaller_.silence();
     logger("gate")->info("supervisor acknowledged the alarm");
@@ -88,6 +87,11 @@ std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
       logger("gate")->error("audit record not written: {}", r.error().message);
     }
   }
+}
+
+std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
+  std::optional<Decision> decided;
+  pollAcknowledge();
   const State state = machine_.state();
   if (state == State::Idle || state == State::Cooldown) {
     scanForBadge(frame, decided);
@@ -114,16 +118,17 @@ void Gate::scanForBadge(const camera::Frame& frame, std::optional<Decision>& dec
   cv::cvtColor(frame.bgr, grey, cv::COLOR_BGR2GRAY);
   auto texts = scanner_.scan(grey);
   for (auto& text : texts) {
-    const bool starts = machine_.qrDecoded(fingerprint(text), frame.capturedAt);
-    if (starts) {
+    if (machine_.qrDecoded(fingerprint(text), frame.capturedAt)) {
       CheckedBadge checked = badges_.check(text, wall_.unixNow());
       template_ = std::move(checked.templ);
       decided = machine_.badgeChecked(checked.check, frame.capturedAt);
-    }
-    secureWipe(text.data(), text.size());  // the payload holds the badge secret
-    if (starts) {
       break;  // one passage at a time; other codes in the frame are ignored
     }
+  }
+  // Payloads hold badge secrets. (zbar's own copy of the text is freed by zbar unwiped;
+  // core dumps and ptrace are disabled for the process.)
+  for (auto& text : texts) {
+    secureWipe(text.data(), text.size());
   }
 }
 

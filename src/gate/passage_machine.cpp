@@ -53,19 +53,20 @@ void PassageMachine::reconfigure(const Settings& settings) {
 }
 
 bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
-  const bool sameBadge = lastBadge_ && *lastBadge_ == badge;
-  const bool withinDebounce = sameBadge && now - lastBadgeSeen_ < settings_.debounce;
+  std::erase_if(recentBadges_,
+                [&](const auto& entry) { return now - entry.second >= settings_.debounce; });
+  const bool recentlySeen = recentBadges_.contains(badge);
   if (state_ == State::Idle || state_ == State::Cooldown) {
-    // A badge kept in view stays one passage: every sighting extends the window.
-    if (sameBadge) {
-      lastBadgeSeen_ = now;
+    // A badge kept in view stays one passage: every sighting extends its window. (During a
+    // passage other badges are not remembered: they were never looked at.)
+    if (recentlySeen || state_ == State::Idle) {
+      recentBadges_[badge] = now;
     }
   }
-  if (state_ != State::Idle || withinDebounce) {
+  if (state_ != State::Idle || recentlySeen) {
     return false;
   }
-  lastBadge_ = badge;
-  lastBadgeSeen_ = now;
+  currentBadge_ = badge;
   passageStart_ = now;
   serial_.reset();
   samples_.clear();
@@ -108,7 +109,11 @@ std::optional<Decision> PassageMachine::tick(TimePoint now) {
   switch (state_) {
     case State::Verifying:
       if (now - verifyStart_ >= settings_.window) {
-        return samples_.empty() ? decide(Outcome::Timeout, now) : fuse(now);
+        if (samples_.empty()) {
+          forgetCurrentBadge();  // no verdict on the pupil: let them try again at once
+          return decide(Outcome::Timeout, now);
+        }
+        return fuse(now);
       }
       return std::nullopt;
     case State::Decided: state_ = State::Cooldown; return std::nullopt;
@@ -130,6 +135,7 @@ std::optional<Decision> PassageMachine::cameraLost(TimePoint now, std::string wh
     return std::nullopt;
   }
   const bool inPassage = state_ == State::BadgeRead || state_ == State::Verifying;
+  recentBadges_.clear();  // after an outage every badge is a new passage
   Decision d = decide(Outcome::OutOfService, now);
   if (!inPassage) {
     d.serial.reset();
@@ -149,6 +155,12 @@ void PassageMachine::cameraRestored(TimePoint now) {
   if (hasPending_) {
     settings_ = pending_;
     hasPending_ = false;
+  }
+}
+
+void PassageMachine::forgetCurrentBadge() {
+  if (currentBadge_) {
+    recentBadges_.erase(*currentBadge_);
   }
 }
 

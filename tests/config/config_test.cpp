@@ -310,7 +310,7 @@ retention_days = 1
 width = 3840
 height = 2160
 fps = 120
-stall_timeout_ms = 30000
+stall_timeout_ms = 5000
 reconnect_min_ms = 60000
 reconnect_max_ms = 600000
 [badge]
@@ -479,7 +479,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"FpsTooHigh", "[camera]\nfps = 121\n", 2, "camera.fps",
                   "camera.fps = 121 is out of range [1, 120]"},
         BadConfig{"StallTimeoutTooLow", "[camera]\nstall_timeout_ms = 199\n", 2,
-                  "camera.stall_timeout_ms", "= 199 is out of range [200, 30000]"},
+                  "camera.stall_timeout_ms", "= 199 is out of range [200, 5000]"},
         BadConfig{"ReconnectMinTooLow", "[camera]\nreconnect_min_ms = 99\n", 2,
                   "camera.reconnect_min_ms", "= 99 is out of range [100, 60000]"},
         BadConfig{"ReconnectMaxTooHigh", "[camera]\nreconnect_max_ms = 600001\n", 2,

@@ -168,6 +168,26 @@ TEST_F(RegistryTest, PlainBadgeForANonVolunteer) {
   EXPECT_EQ(list->front().badges.size(), 1U);
 }
 
+TEST_F(RegistryTest, VolunteeringRevokesThePlainBadgeAndVolunteersGetNoPlainBadge) {
+  auto plain = registry_->issuePlainBadge("P1", true, kNow, 30);
+  ASSERT_TRUE(plain);
+  auto enrolled = registry_->enrol(request("P1"), randomEmbedding(9), nullptr);
+  ASSERT_TRUE(enrolled) << enrolled.error().message;
+  EXPECT_TRUE((*registry_->findBadge(plain->serial))->revokedAt)
+      << "a plain badge must not let a volunteer skip the face check";
+  const auto refused = registry_->issuePlainBadge("P1", true, kNow, 30);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::Refused);
+}
+
+TEST_F(RegistryTest, ANewPlainBadgeRevokesTheOldOne) {
+  auto first = registry_->issuePlainBadge("P2", true, kNow, 30);
+  auto second = registry_->issuePlainBadge("P2", true, kNow + 5, 30);
+  ASSERT_TRUE(first && second);
+  EXPECT_TRUE((*registry_->findBadge(first->serial))->revokedAt);
+  EXPECT_FALSE((*registry_->findBadge(second->serial))->revokedAt);
+}
+
 TEST_F(RegistryTest, RevokeDeletesTheTemplateAndIsAudited) {
   auto issued = registry_->enrol(request("P1"), randomEmbedding(6), nullptr);
   ASSERT_TRUE(issued);

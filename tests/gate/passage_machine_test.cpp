@@ -180,6 +180,53 @@ TEST_F(Machine, SameBadgeWithinDebounceIsOnePassage) {
   EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(18001ms)));
 }
 
+TEST_F(Machine, TwoBadgesInViewAreOnePassageEach) {
+  // A badge pinned near the camera and a pupil's badge: each is one passage, not an
+  // alternating stream of them.
+  m_.qrDecoded(kBadgeA, at(0ms));
+  m_.badgeChecked({Kind::Rejected, std::nullopt, "bad-signature"}, at(10ms));
+  m_.tick(at(20ms));
+  m_.tick(at(1100ms));
+  ASSERT_TRUE(m_.qrDecoded(kBadgeB, at(1200ms)));
+  m_.badgeChecked({Kind::Rejected, std::nullopt, "bad-signature"}, at(1210ms));
+  m_.tick(at(1220ms));
+  m_.tick(at(2300ms));
+  int passages = 0;
+  for (auto t = 2400ms; t < 20000ms; t += 100ms) {
+    passages += m_.qrDecoded(t.count() % 200 == 0 ? kBadgeA : kBadgeB, at(t)) ? 1 : 0;
+    m_.tick(at(t));
+  }
+  EXPECT_EQ(passages, 0);
+}
+
+TEST_F(Machine, TimeoutLetsThePupilTryAgainAtOnce) {
+  startVerifying(0ms);
+  ASSERT_EQ(m_.tick(at(3005ms))->outcome, Outcome::Timeout);
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(3100ms))) << "cooldown";
+  m_.tick(at(3200ms));
+  m_.tick(at(4100ms));
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(4200ms))) << "no verdict was given: a new passage";
+}
+
+TEST_F(Machine, MismatchIsNotRetriedWhileTheBadgeStaysInView) {
+  auto s = settings();
+  s.frames = 1;
+  m_ = PassageMachine(s);
+  startVerifying(0ms);
+  ASSERT_EQ(m_.face({0.9, 1, 0}, at(100ms))->outcome, Outcome::Mismatch);
+  for (auto t = 200ms; t < 10000ms; t += 500ms) {
+    m_.tick(at(t));
+    EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(t))) << t.count();
+  }
+}
+
+TEST_F(Machine, AfterAnOutageEveryBadgeIsNew) {
+  startVerifying(0ms);
+  m_.cameraLost(at(500ms), "stalled");
+  m_.cameraRestored(at(900ms));
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(1000ms)));
+}
+
 TEST_F(Machine, OtherBadgeIsNotDebounced) {
   m_.qrDecoded(kBadgeA, at(0ms));
   m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms));

@@ -69,7 +69,8 @@ class Registry {
                              const badge::TemplateKey* templateKey);
 
   // A badge for a pupil who did not volunteer: the gate sends them to the supervisor
-  // (MANUAL_CHECK) without any face processing.
+  // (MANUAL_CHECK) without any face processing. Refused for a volunteer. Each pupil has one
+  // valid badge: issuing a badge (here or by enrol) revokes the pupil's previous ones.
   Result<badge::Badge> issuePlainBadge(const std::string& pupilId, bool minor, std::int64_t now,
                                        std::int64_t validDays);
 

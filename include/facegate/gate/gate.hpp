@@ -48,6 +48,10 @@ class Gate {
   std::optional<Decision> onCameraLost(PassageMachine::TimePoint now, const std::string& what);
   void onCameraRestored(PassageMachine::TimePoint now);
 
+  // Checks the supervisor's acknowledge button: a press silences the alarm and is audited.
+  // Called for every frame, and by the frame loop while the camera is down.
+  void pollAcknowledge();
+
   // New settings apply from the next passage.
   void reconfigure(const GateSettings& settings);
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,30 +57,38 @@ struct Decision {
 
 // The decision logic of one gate, as a pure state machine: no I/O, time passed in.
 //
-//  state         event                                       next          emits
-//  ------------  ------------------------------------------  ------------  -------------------
-//  Idle          qrDecoded (new badge, or same badge after   BadgeRead     -
-//                the debounce window)
-//  Idle          qrDecoded (same badge within debounce)      Idle          - (same passage)
-//  BadgeRead     badgeChecked Rejected                       Decided       REJECT_BADGE
-//  BadgeRead     badgeChecked NonVolunteer                   Decided       MANUAL_CHECK
-//  BadgeRead     badgeChecked Volunteer                      Verifying     -
-//  Verifying     face (fewer than `frames` samples so far)   Verifying     -
-//  Verifying     face (the `frames`-th sample)               Decided       GRANTED / MISMATCH
-//  Verifying     tick at window end, >= 1 sample             Decided       GRANTED / MISMATCH
-//  Verifying     tick at window end, no sample               Decided       TIMEOUT
-//  Verifying     qrDecoded (any badge)                       Verifying     - (one passage at a
-//  time) Decided       tick                                        Cooldown      - Cooldown tick
-//  after `cooldown`                       Idle          - Cooldown      qrDecoded Cooldown      -
-//  (ignored) any but OOS   cameraLost                                  OutOfService  OUT_OF_SERVICE
-//  (a
-//                                                                          passage in progress
-//                                                                          ends with it)
-//  OutOfService  cameraRestored                              Idle          -
-//  OutOfService  any other event                             OutOfService  -
+// clang-format off
+//  state         event                                        next          emits
+//  ------------  -------------------------------------------  ------------  ----------------
+//  Idle          qrDecoded, badge not seen within debounce    BadgeRead     -
+//  Idle          qrDecoded, badge seen within debounce        Idle          - (same passage)
+//  BadgeRead     badgeChecked Rejected                        Decided       REJECT_BADGE
+//  BadgeRead     badgeChecked NonVolunteer                    Decided       MANUAL_CHECK
+//  BadgeRead     badgeChecked Volunteer                       Verifying     -
+//  Verifying     face, fewer than `frames` samples so far     Verifying     -
+//  Verifying     face, the `frames`-th sample                 Decided       GRANTED/MISMATCH
+//  Verifying     tick at window end, >= 1 sample              Decided       GRANTED/MISMATCH
+//  Verifying     tick at window end, no sample                Decided       TIMEOUT
+//  Verifying     qrDecoded (any badge)                        Verifying     - (one at a time)
+//  Decided       tick                                         Cooldown      -
+//  Cooldown      tick after `cooldown`                        Idle          - (pending
+//                                                                             settings apply)
+//  Cooldown      qrDecoded                                    Cooldown      - (ignored; a
+//                                                                             known badge's
+//                                                                             sighting counts)
+//  any but OOS   cameraLost                                   OutOfService  OUT_OF_SERVICE
+//                                                                           (ends a passage
+//                                                                           under way)
+//  OutOfService  cameraRestored                               Idle          - (pending
+//                                                                             settings apply)
+//  OutOfService  any other event                              OutOfService  -
+// clang-format on
 //
-// A badge seen again within `debounce` of its last sighting is the same passage: it does
-// not start a new one however long it stays in view.
+// Debounce: every badge seen is remembered with the time it was last seen; a badge seen
+// again within `debounce` of its last sighting is the same passage and starts nothing,
+// however long it stays in view, and however many other badges are in view too. A passage
+// that ended without a verdict on the pupil (TIMEOUT, OUT_OF_SERVICE) forgets its badge, so
+// the pupil can try again at once.
 // Not thread-safe: owned by the frame loop.
 class PassageMachine {
  public:
@@ -122,6 +131,7 @@ class PassageMachine {
 
  private:
   Decision decide(Outcome outcome, TimePoint now);
+  void forgetCurrentBadge();
   std::optional<Decision> fuse(TimePoint now);
 
   Settings settings_;
@@ -133,8 +143,9 @@ class PassageMachine {
   TimePoint decidedAt_{};
   std::optional<std::uint64_t> serial_;
   std::vector<FaceSample> samples_;
-  std::optional<BadgeFingerprint> lastBadge_;
-  TimePoint lastBadgeSeen_{};
+  // Recently seen badges and when; entries older than `debounce` are dropped.
+  std::map<BadgeFingerprint, TimePoint> recentBadges_;
+  std::optional<BadgeFingerprint> currentBadge_;
 };
 
 }  // namespace facegate::gate
