@@ -129,7 +129,8 @@ TEST_F(BadgeCheckerTest, AMovedSealedRowDoesNotOpen) {
       "badge_serial = ?2), ciphertext = (SELECT ciphertext FROM sealed_templates WHERE "
       "badge_serial = ?2) WHERE badge_serial = ?1");
   ASSERT_TRUE(swap);
-  swap->bind(1, std::bit_cast<std::int64_t>(firstSerial)).bind(2, std::bit_cast<std::int64_t>(secondSerial));
+  swap->bind(1, std::bit_cast<std::int64_t>(firstSerial))
+      .bind(2, std::bit_cast<std::int64_t>(secondSerial));
   ASSERT_TRUE(swap->run());
   const auto checked = check(first);
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Rejected);
