@@ -116,5 +116,5 @@ werror=OFF
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" \
   -DFACEGATE_WERROR="$werror" -DFACEGATE_SANITIZE="$sanitize" >/dev/null \
   || die "CMake configuration failed (see the messages above)"
-cmake --build "$build_dir" -j2 || die "build failed (see the compiler messages above)"
+cmake --build "$build_dir" -j2 >&2 || die "build failed (see the compiler messages above)"
 say "build ready in ${build_dir#$root/}"
