@@ -21,5 +21,7 @@ int runRevoke(std::span<const std::string_view> args);
 int runErase(std::span<const std::string_view> args);
 int runPurge(std::span<const std::string_view> args);
 int runAudit(std::span<const std::string_view> args);
+int runEval(std::span<const std::string_view> args);
+int runBench(std::span<const std::string_view> args);
 
 }  // namespace facegate::cli

@@ -20,6 +20,8 @@ constexpr std::string_view kUsage =
     "usage: facegate <command> [options]\n"
     "commands:\n"
     "  verify A.jpg B.jpg   are the faces in two photos the same person?\n"
+    "  bench                latency per stage, memory and throughput on this machine\n"
+    "  eval DIR             error rates (EER, FNMR at FMR, DET plot) on folders of persons\n"
     "enrolment desk:\n"
     "  keygen               make the school's badge-signing keys\n"
     "  enroll               enrol a volunteer and write their badge\n"
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
       {"enroll", facegate::cli::runEnroll}, {"badge", facegate::cli::runBadge},
       {"list", facegate::cli::runList},     {"revoke", facegate::cli::runRevoke},
       {"erase", facegate::cli::runErase},   {"purge", facegate::cli::runPurge},
-      {"audit", facegate::cli::runAudit},
+      {"audit", facegate::cli::runAudit},   {"bench", facegate::cli::runBench},
+      {"eval", facegate::cli::runEval},
   };
   try {
     for (const auto& [name, run] : kCommands) {

@@ -185,6 +185,35 @@ FaceQuality assessFace(const cv::Mat& bgr, const FaceBox& face) {
   return q;
 }
 
+Result<FaceDescription> FaceEngine::describeStock(const cv::Mat& bgr) {
+  if (auto ok = checkFrame(bgr); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  StageTimings ms;
+  Stopwatch watch;
+  dlib::matrix<dlib::rgb_pixel> image;
+  dlib::assign_image(image, dlib::cv_image<dlib::bgr_pixel>(bgr));  // as load_image() does
+  const std::vector<dlib::rectangle> found = impl_->detector(image);
+  ms.detectMs = watch.lap();
+  if (found.empty()) {
+    return fail(ErrorCode::NoFace, "no face was found in the image");
+  }
+  const auto largest = *std::max_element(
+      found.begin(), found.end(), [](const auto& a, const auto& b) { return a.area() < b.area(); });
+  const auto shape = impl_->landmarks(image, largest);
+  dlib::matrix<dlib::rgb_pixel> chip;
+  dlib::extract_image_chip(image, dlib::get_face_chip_details(shape, kChipSize, kChipPadding),
+                           chip);
+  ms.alignMs = watch.lap();
+  Embedding embedding;
+  impl_->net->embed(chip, embedding);
+  ms.embedMs = watch.lap();
+  const FaceBox box{cv::Rect(static_cast<int>(largest.left()), static_cast<int>(largest.top()),
+                             static_cast<int>(largest.width()), static_cast<int>(largest.height())),
+                    0.0};
+  return FaceDescription{std::move(embedding), box, static_cast<int>(found.size()), ms};
+}
+
 Result<FaceDescription> FaceEngine::describeLargest(const cv::Mat& bgr) {
   StageTimings ms;
   auto detection = detect(bgr, ms);

@@ -91,6 +91,12 @@ class FaceEngine {
   // detect() then describe() the largest face. NoFace when there is none.
   Result<FaceDescription> describeLargest(const cv::Mat& bgr);
 
+  // The stock recipe a newcomer writes from dlib's examples, for benchmarks only: the frame
+  // copied into a dlib RGB image, HOG on the full-resolution colour image (no downscale, no
+  // region of interest), landmarks, chip, embedding of the largest face. Same models, same
+  // network instance.
+  Result<FaceDescription> describeStock(const cv::Mat& bgr);
+
  private:
   struct Impl;
   explicit FaceEngine(std::unique_ptr<Impl> impl);

@@ -1,0 +1,366 @@
+// facegate eval DIR: how well does the face pipeline tell these people apart?
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "arguments.hpp"
+#include "commands.hpp"
+#include "facegate/core/stopwatch.hpp"
+#include "facegate/eval/det_plot.hpp"
+#include "facegate/eval/metrics.hpp"
+#include "facegate/eval/pairs.hpp"
+#include "facegate/eval/photo_set.hpp"
+#include "facegate/face/match.hpp"
+#include "facegate/face/models.hpp"
+
+namespace facegate::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kUsage =
+    "usage: facegate eval DIR [--pairs FILE] [--threshold T] [--plot det.png] [--json]\n"
+    "                     [--seed N] [--max-impostors N] [--models DIR]\n"
+    "  Measures verification error rates on DIR, one sub-folder of photos per person\n"
+    "  (folders starting with '_' are skipped). Exit 0: evaluated; 2: bad input.\n"
+    "  --pairs FILE         also run LFW's 10-fold protocol from a pairs.txt file\n"
+    "  --threshold T        report false accepts and rejects at T (default {:.2f})\n"
+    "  --plot FILE          write the DET curve and distance histograms as a PNG\n"
+    "  --json               print one JSON object on stdout\n"
+    "  --max-impostors N    score all impostor pairs up to N, else a sample of N "
+    "(default 100000)\n"
+    "  --seed N             seed of that sample (default 1)\n"
+    "  --models DIR         directory holding the dlib models\n";
+
+constexpr std::int64_t kDefaultMaxImpostors = 100'000;
+constexpr double kReportedFmrs[] = {1e-2, 1e-3, 1e-4};
+
+int badInput(std::string_view why) {
+  fmt::print(stderr, "facegate eval: {}.\n", why);
+  return kExitUndecided;
+}
+
+std::string percent(double rate) {
+  return fmt::format("{:.2f} %", rate * 100.0);
+}
+
+// "1e-2", the way the report names a target rate.
+std::string fmrLabel(double fmr) {
+  return fmt::format("1e{}", static_cast<int>(std::lround(std::log10(fmr))));
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<std::int64_t>(seconds + 0.5);
+  return s >= 60 ? fmt::format("{}m {:02}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
+// The LFW protocol's result, when --pairs is given.
+struct ProtocolResult {
+  eval::FoldAccuracy accuracy;
+  int folds = 0;
+  std::size_t pairs = 0;
+  std::size_t skipped = 0;  // an image of the pair has no usable face
+};
+
+}  // namespace
+
+int runEval(std::span<const std::string_view> args) {
+  const Arguments::Spec spec{
+      .flags = {"--json", "--help"},
+      .valued = {"--pairs", "--threshold", "--plot", "--seed", "--max-impostors", "--models"},
+      .repeatable = {},
+      .minPositional = 0,
+      .maxPositional = 1};
+  auto parsed = Arguments::parse(args, spec);
+  if (!parsed) {
+    fmt::print(stderr, "facegate eval: {}.\n", parsed.error().message);
+    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
+    return kExitUndecided;
+  }
+  if (parsed->has("--help")) {
+    fmt::print(fmt::runtime(kUsage), face::kDefaultMatchThreshold);
+    return kExitOk;
+  }
+  if (parsed->positional().size() != 1) {
+    fmt::print(stderr, "facegate eval: expected the folder DIR of person folders.\n");
+    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
+    return kExitUndecided;
+  }
+  const fs::path dir = parsed->positional()[0];
+  double threshold = face::kDefaultMatchThreshold;
+  if (const auto text = parsed->value("--threshold")) {
+    auto value = parseNumber("--threshold", *text, face::kMinThreshold, face::kMaxThreshold);
+    if (!value) {
+      return badInput(value.error().message);
+    }
+    threshold = *value;
+  }
+  std::int64_t seed = 1;
+  if (const auto text = parsed->value("--seed")) {
+    auto value = parseWholeNumber("--seed", *text, 0, INT64_MAX);
+    if (!value) {
+      return badInput(value.error().message);
+    }
+    seed = *value;
+  }
+  std::int64_t maxImpostors = kDefaultMaxImpostors;
+  if (const auto text = parsed->value("--max-impostors")) {
+    auto value = parseWholeNumber("--max-impostors", *text, 1, 1'000'000'000);
+    if (!value) {
+      return badInput(value.error().message);
+    }
+    maxImpostors = *value;
+  }
+  const std::optional<std::string> plotFile = parsed->value("--plot");
+  if (plotFile && plotFile->empty()) {
+    return badInput("--plot must not be empty");
+  }
+  std::optional<fs::path> modelFlag;
+  if (const auto models = parsed->value("--models")) {
+    modelFlag = *models;
+  }
+
+  // Everything that can be refused is checked before the models are loaded.
+  auto set = eval::scanPhotoSet(dir);
+  if (!set) {
+    return badInput(set.error().message);
+  }
+  if (set->persons.size() < 2) {
+    return badInput(fmt::format("{} holds one person folder ({}); impostor pairs need at least two",
+                                dir.string(), set->persons.front()));
+  }
+  std::map<std::string, std::size_t> imageIndex;
+  for (std::size_t i = 0; i < set->images.size(); ++i) {
+    imageIndex.emplace(set->images[i].file.lexically_normal().string(), i);
+  }
+  std::optional<eval::PairsProtocol> protocol;
+  std::vector<std::pair<std::size_t, std::size_t>> protocolImages;
+  if (const auto pairsFile = parsed->value("--pairs")) {
+    auto read = eval::readPairsFile(*pairsFile);
+    if (!read) {
+      return badInput(read.error().message);
+    }
+    protocol = std::move(*read);
+    if (protocol->folds < 2) {
+      return badInput(fmt::format(
+          "{}:1: cross-validation needs at least 2 folds, the header announces 1", *pairsFile));
+    }
+    for (const eval::ProtocolPair& pair : protocol->pairs) {
+      std::size_t found[2] = {0, 0};
+      const std::pair<const std::string*, int> sides[2] = {{&pair.nameA, pair.indexA},
+                                                           {&pair.nameB, pair.indexB}};
+      for (int s = 0; s < 2; ++s) {
+        const auto& [name, index] = sides[s];
+        const auto file = eval::findPairImage(dir, *name, index);
+        const auto it =
+            file ? imageIndex.find(file->lexically_normal().string()) : imageIndex.end();
+        if (it == imageIndex.end()) {
+          return badInput(fmt::format(
+              "{}:{}: there is no image {} of {} in {} (looked for {}/{}_{:04}.jpg and the .png "
+              "and {}_{} forms)",
+              *pairsFile, pair.line, index, *name, dir.string(), *name, *name, index, *name,
+              index));
+        }
+        found[s] = it->second;
+      }
+      protocolImages.emplace_back(found[0], found[1]);
+    }
+  }
+
+  Stopwatch loadWatch;
+  auto modelDir = face::findModelDir(modelFlag);
+  if (!modelDir) {
+    return badInput(modelDir.error().message);
+  }
+  std::vector<fs::path> files;
+  for (const auto& image : set->images) {
+    files.push_back(image.file);
+  }
+  eval::EmbedOptions embedOptions;
+  embedOptions.onProgress = [](const eval::EmbedProgress& p) {
+    const double rate =
+        p.elapsedSeconds > 0.0 ? static_cast<double>(p.done) / p.elapsedSeconds : 0.0;
+    const std::string left =
+        rate > 0.0 ? duration(static_cast<double>(p.total - p.done) / rate) : std::string("?");
+    fmt::print(stderr, "facegate eval: {}/{} images, {:.1f} images/s, {} left\n", p.done, p.total,
+               rate, left);
+  };
+  Stopwatch embedWatch;
+  auto embedded = eval::embedImages(files, *modelDir, embedOptions);
+  if (!embedded) {
+    return badInput(embedded.error().message);
+  }
+  const double embedSeconds = embedWatch.elapsedMs() / 1000.0;
+
+  // Score only images with a usable face; `usable` maps back to set->images.
+  std::vector<std::size_t> usable;
+  std::vector<int> usablePerson;
+  std::vector<std::pair<std::string, std::string>> withoutFace;
+  for (std::size_t i = 0; i < embedded->size(); ++i) {
+    if ((*embedded)[i].embedding) {
+      usable.push_back(i);
+      usablePerson.push_back(set->images[i].person);
+    } else {
+      withoutFace.emplace_back(set->images[i].file.string(), (*embedded)[i].problem);
+    }
+  }
+  auto distanceOf = [&](std::size_t a, std::size_t b) {
+    return face::distance(*(*embedded)[a].embedding, *(*embedded)[b].embedding);
+  };
+  const auto selection = eval::selectPairs(usablePerson, static_cast<std::uint64_t>(maxImpostors),
+                                           static_cast<std::uint64_t>(seed));
+  std::vector<double> genuine;
+  std::vector<double> impostor;
+  for (const auto& [a, b] : selection.genuine) {
+    genuine.push_back(distanceOf(usable[a], usable[b]));
+  }
+  for (const auto& [a, b] : selection.impostor) {
+    impostor.push_back(distanceOf(usable[a], usable[b]));
+  }
+  const eval::DistanceScores scores(std::move(genuine), std::move(impostor));
+  const std::size_t genuineCount = scores.genuine().size();
+  const std::size_t impostorCount = scores.impostor().size();
+  const auto eer = scores.eer();
+
+  std::optional<ProtocolResult> lfw;
+  if (protocol) {
+    ProtocolResult result;
+    result.folds = protocol->folds;
+    std::vector<eval::FoldPair> scored;
+    for (std::size_t p = 0; p < protocol->pairs.size(); ++p) {
+      const auto [a, b] = protocolImages[p];
+      if (!(*embedded)[a].embedding || !(*embedded)[b].embedding) {
+        ++result.skipped;
+        continue;
+      }
+      scored.push_back({protocol->pairs[p].fold, protocol->pairs[p].genuine, distanceOf(a, b)});
+    }
+    result.pairs = scored.size();
+    result.accuracy = eval::crossValidatedAccuracy(scored, protocol->folds);
+    lfw = std::move(result);
+  }
+
+  if (plotFile) {
+    if (auto written = eval::writeDetPlot(*plotFile, scores, threshold); !written) {
+      return badInput(written.error().message);
+    }
+  }
+
+  if (parsed->has("--json")) {
+    nlohmann::ordered_json out;
+    out["dir"] = dir.string();
+    out["images"] = set->images.size();
+    out["persons"] = set->persons.size();
+    out["images_without_face"] = withoutFace.size();
+    out["without_face"] = nlohmann::ordered_json::array();
+    for (const auto& [file, problem] : withoutFace) {
+      out["without_face"].push_back({{"file", file}, {"problem", problem}});
+    }
+    out["genuine_pairs"] = genuineCount;
+    out["impostor_pairs"] = impostorCount;
+    out["impostor_pairs_possible"] = selection.impostorPossible;
+    out["impostor_pairs_sampled"] = selection.impostorSampled;
+    out["seed"] = seed;
+    out["eer"] = eer ? nlohmann::ordered_json{{"rate", eer->rate}, {"threshold", eer->threshold}}
+                     : nlohmann::ordered_json(nullptr);
+    out["fnmr_at_fmr"] = nlohmann::ordered_json::array();
+    for (const double fmr : kReportedFmrs) {
+      const auto at = scores.fnmrAtFmr(fmr);
+      out["fnmr_at_fmr"].push_back({
+          {"fmr", fmr},
+          {"fnmr", at ? nlohmann::ordered_json(at->rate) : nlohmann::ordered_json(nullptr)},
+          {"threshold",
+           at ? nlohmann::ordered_json(at->threshold) : nlohmann::ordered_json(nullptr)},
+          {"impostor_pairs", impostorCount},
+          {"impostor_pairs_needed", static_cast<std::uint64_t>(std::ceil(3.0 / fmr))},
+          {"supported", eval::supportsFmr(impostorCount, fmr)},
+      });
+    }
+    out["threshold"] = threshold;
+    out["false_accepts"] = scores.falseAccepts(threshold);
+    out["false_rejects"] = scores.falseRejects(threshold);
+    out["fmr"] = scores.fmrAt(threshold);
+    out["fnmr"] = scores.fnmrAt(threshold);
+    out["genuine_distance_max"] = genuineCount > 0 ? nlohmann::ordered_json(scores.genuine().back())
+                                                   : nlohmann::ordered_json(nullptr);
+    out["impostor_distance_min"] = impostorCount > 0
+                                       ? nlohmann::ordered_json(scores.impostor().front())
+                                       : nlohmann::ordered_json(nullptr);
+    if (lfw) {
+      out["lfw"] = {{"folds", lfw->folds},
+                    {"pairs", lfw->pairs},
+                    {"pairs_skipped", lfw->skipped},
+                    {"accuracy_mean", lfw->accuracy.mean},
+                    {"accuracy_stddev", lfw->accuracy.stddev},
+                    {"accuracy", lfw->accuracy.accuracy},
+                    {"thresholds", lfw->accuracy.thresholds}};
+    }
+    if (plotFile) {
+      out["plot"] = *plotFile;
+    }
+    out["seconds_load_and_embed"] = embedSeconds;
+    out["seconds_total"] = loadWatch.elapsedMs() / 1000.0;
+    fmt::print("{}\n", out.dump());
+    return kExitOk;
+  }
+
+  fmt::print("{}: {} images of {} persons, {} without a usable face\n", dir.string(),
+             set->images.size(), set->persons.size(), withoutFace.size());
+  for (const auto& [file, problem] : withoutFace) {
+    fmt::print("  {}: {}\n", file, problem);
+  }
+  fmt::print("pairs: {} genuine, {} impostor{}\n", genuineCount, impostorCount,
+             selection.impostorSampled ? fmt::format(" (a sample of the {} possible, seed {})",
+                                                     selection.impostorPossible, seed)
+                                       : std::string(" (all)"));
+  if (eer) {
+    fmt::print("EER: {} at threshold {:.3f}\n", percent(eer->rate), eer->threshold);
+  } else {
+    fmt::print("EER: not defined (needs genuine and impostor pairs)\n");
+  }
+  for (const double fmr : kReportedFmrs) {
+    const auto needed = static_cast<std::uint64_t>(std::ceil(3.0 / fmr));
+    const auto at = scores.fnmrAtFmr(fmr);
+    if (!at) {
+      fmt::print("FNMR at FMR {}: not defined (needs genuine and impostor pairs)\n", fmrLabel(fmr));
+    } else if (eval::supportsFmr(impostorCount, fmr)) {
+      fmt::print("FNMR at FMR {}: {} at threshold {:.3f} ({} impostor pairs; {} needed)\n",
+                 fmrLabel(fmr), percent(at->rate), at->threshold, impostorCount, needed);
+    } else {
+      fmt::print("FNMR at FMR {}: not supported ({} impostor pairs; the rule of three needs {})\n",
+                 fmrLabel(fmr), impostorCount, needed);
+    }
+  }
+  fmt::print(
+      "at threshold {:.2f}: {} false accepts of {} impostor pairs (FMR {}), {} false rejects "
+      "of {} genuine pairs (FNMR {})\n",
+      threshold, scores.falseAccepts(threshold), impostorCount, percent(scores.fmrAt(threshold)),
+      scores.falseRejects(threshold), genuineCount, percent(scores.fnmrAt(threshold)));
+  if (genuineCount > 0 && impostorCount > 0) {
+    fmt::print("largest genuine distance {:.3f}, smallest impostor distance {:.3f}\n",
+               scores.genuine().back(), scores.impostor().front());
+  }
+  if (lfw) {
+    fmt::print(
+        "{}-fold accuracy ({} pairs, {} skipped: no usable face): {} +/- {} (standard "
+        "deviation over folds)\n",
+        lfw->folds, lfw->pairs, lfw->skipped, percent(lfw->accuracy.mean),
+        percent(lfw->accuracy.stddev));
+  }
+  if (plotFile) {
+    fmt::print("plot: {}\n", *plotFile);
+  }
+  fmt::print("models loaded and images embedded in {:.1f} s ({:.1f} images/s, 2 threads)\n",
+             embedSeconds, static_cast<double>(set->images.size()) / std::max(embedSeconds, 1e-9));
+  return kExitOk;
+}
+
+}  // namespace facegate::cli

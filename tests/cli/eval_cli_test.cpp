@@ -1,0 +1,132 @@
+// `facegate eval` as a user runs it, on the face fixtures.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "test_support.hpp"
+
+namespace facegate {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kCli = FACEGATE_CLI;
+
+fs::path faces() {
+  return test::dataDir() / "faces";
+}
+
+test::CommandResult eval(const std::vector<std::string>& args) {
+  std::vector<std::string> all{"eval"};
+  all.insert(all.end(), args.begin(), args.end());
+  return test::runCommand(kCli, all);
+}
+
+void expectBadInput(const test::CommandResult& r, const std::string& fragment) {
+  EXPECT_EQ(r.exitCode, 2) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << "stderr: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << "stdout: " << r.out;
+}
+
+TEST(EvalCli, FixturesHaveNoFalseAcceptAndTheKnownPairCounts) {
+  FACEGATE_REQUIRE_MODELS();
+  test::TempDir dir;
+  const auto plot = dir / "det.png";
+  const auto r = eval({faces().string(), "--json", "--plot", plot.string()});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["images"], 52);
+  EXPECT_EQ(json["persons"], 13);
+  EXPECT_EQ(json["images_without_face"], 1);
+  ASSERT_EQ(json["without_face"].size(), 1u);
+  EXPECT_NE(json["without_face"][0]["file"].get<std::string>().find("stuart_5.png"),
+            std::string::npos);
+  EXPECT_EQ(json["genuine_pairs"], 86);
+  EXPECT_EQ(json["impostor_pairs"], 1189);
+  EXPECT_EQ(json["impostor_pairs_sampled"], false);
+  EXPECT_DOUBLE_EQ(json["threshold"].get<double>(), 0.58);
+  EXPECT_EQ(json["false_accepts"], 0);
+  EXPECT_EQ(json["false_rejects"], 0);
+  // The fixtures separate (README: largest genuine 0.570, smallest impostor 0.589).
+  EXPECT_DOUBLE_EQ(json["eer"]["rate"].get<double>(), 0.0);
+  EXPECT_LT(json["genuine_distance_max"].get<double>(), 0.58);
+  EXPECT_GT(json["impostor_distance_min"].get<double>(), 0.58);
+  // 1189 impostor pairs support FMR 1e-2 (300 needed) but not 1e-3 (3000 needed).
+  ASSERT_EQ(json["fnmr_at_fmr"].size(), 3u);
+  EXPECT_EQ(json["fnmr_at_fmr"][0]["supported"], true);
+  EXPECT_EQ(json["fnmr_at_fmr"][1]["supported"], false);
+  EXPECT_EQ(json["fnmr_at_fmr"][2]["supported"], false);
+  EXPECT_EQ(json["fnmr_at_fmr"][1]["impostor_pairs_needed"], 3000);
+
+  const cv::Mat image = cv::imread(plot.string(), cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(image.empty()) << "not a readable PNG: " << plot;
+  EXPECT_EQ(image.cols, 900);
+  EXPECT_EQ(image.rows, 600);
+  EXPECT_EQ(image.channels(), 3);
+  EXPECT_EQ(test::readFile(plot).substr(1, 3), "PNG");
+}
+
+TEST(EvalCli, LfwProtocolAndHumanReport) {
+  FACEGATE_REQUIRE_MODELS();
+  test::TempDir dir;
+  // Two folds of three same-person and three different-person pairs; stuart 5 has no usable
+  // face, so its pair is skipped.
+  test::writeFile(dir / "pairs.txt",
+                  "2 3\n"
+                  "amy 1 2\npenny 1 3\nstuart 1 5\n"
+                  "amy 1 penny 1\nraj 2 sheldon 3\nobama 1 biden 2\n"
+                  "howard 1 4\nleonard 2 3\nobama 1 3\n"
+                  "alex_lacamoire 1 raj 5\nbernadette 2 amy 4\nkit_harington 1 rose_leslie 2\n");
+  const auto r =
+      eval({faces().string(), "--pairs", (dir / "pairs.txt").string(), "--max-impostors", "500"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("52 images of 13 persons, 1 without a usable face"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("86 genuine, 500 impostor (a sample of the 1189 possible, seed 1)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("FNMR at FMR 1e-3: not supported (500 impostor pairs"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("2-fold accuracy (11 pairs, 1 skipped"), std::string::npos) << r.out;
+}
+
+TEST(EvalCli, BadInput) {
+  test::TempDir dir;
+  fs::create_directories(dir / "only_one");
+  cv::imwrite((dir / "only_one" / "a.png").string(), cv::Mat(64, 64, CV_8UC3, cv::Scalar(1)));
+  test::writeFile(dir / "bad_pairs.txt", "1 1\namy 1 2\namy 1 penny\n");
+  test::writeFile(dir / "one_fold.txt", "1 1\namy 1 2\namy 1 penny 1\n");
+  test::writeFile(dir / "no_image.txt", "2 1\namy 1 2\namy 1 penny 1\namy 3 9\namy 1 penny 2\n");
+  const std::string f = faces().string();
+  for (const auto& [args, fragment] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{}, "expected the folder DIR"},
+           {{(dir / "absent").string()}, "absent is not a folder of person folders"},
+           {{(dir / "only_one" / "a.png").string()}, "is not a folder of person folders"},
+           {{dir.path().string() + "/only_one"}, "holds no person folder with images"},
+           {{dir.path().string()}, "holds one person folder (only_one)"},
+           {{f, "--pairs", (dir / "bad_pairs.txt").string()},
+            "bad_pairs.txt:3: a different-person pair has 4 fields"},
+           {{f, "--pairs", (dir / "one_fold.txt").string()}, "one_fold.txt:1: cross-validation"},
+           {{f, "--pairs", (dir / "no_image.txt").string()},
+            "no_image.txt:4: there is no image 9 of amy"},
+           {{f, "--pairs", (dir / "absent.txt").string()}, "absent.txt does not exist"},
+           {{f, "--threshold", "abc"}, "--threshold expects a number"},
+           {{f, "--threshold", "3"}, "--threshold expects a number"},
+           {{f, "--seed", "-1"}, "--seed expects a whole number"},
+           {{f, "--max-impostors", "0"}, "--max-impostors expects a whole number"},
+           {{f, "--max-impostors", "1e5"}, "--max-impostors expects a whole number"},
+           {{f, "--plot", ""}, "--plot must not be empty"},
+           {{f, "--jsn"}, "unknown option --jsn"},
+       }) {
+    expectBadInput(eval(args), fragment);
+  }
+}
+
+TEST(EvalCli, Help) {
+  const auto help = eval({"--help"});
+  EXPECT_EQ(help.exitCode, 0);
+  EXPECT_NE(help.out.find("usage: facegate eval DIR"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace facegate
