@@ -83,15 +83,94 @@ void Gate::pollAcknowledge() {
     logger("gate")->info("supervisor acknowledged the alarm");
     audit::AuditEvent ack{wall_.unixNow(), settings_.gateId, "acknowledge", std::nullopt,
                           std::nullopt,    std::nullopt,     std::nullopt,  ""};
-    if (auto r = audit_.append(ack); !r) {
-      logger("gate")->error("audit record not written: {}", r.error().message);
+    if (!record(ack)) {
+      showStorageFault();
     }
   }
 }
 
+bool Gate::record(const audit::AuditEvent& event) {
+  auto written = audit_.append(event);
+  if (written) {
+    return true;
+  }
+  if (!storageFault_) {
+    storageFault_ = StorageFault{wall_.unixNow(), written.error().message, {}, lastSeen_};
+    logger("gate")->error(
+        "audit log cannot be written: {}; out of service, no passage is granted until it can "
+        "(retrying every {} s)",
+        written.error().message, kStorageRetryInterval.count() / 1000);
+    (void)machine_.fault(PassageMachine::Fault::Storage, lastSeen_, "audit log cannot be written");
+  } else {
+    logger("gate")->debug("audit log still cannot be written: {}", written.error().message);
+  }
+  return false;
+}
+
+void Gate::showStorageFault() {
+  const auto played =
+      signaller_.playRepeating(patternFor(Outcome::OutOfService), signal::Light::Red);
+  if (!played) {
+    logger("gate")->error("signal failed: {}", played.error().message);
+  }
+  lastStatus_ = "out of service: the audit log cannot be written";
+  notifier_.status(lastStatus_);
+}
+
+void Gate::retryStorage(PassageMachine::TimePoint now) {
+  if (now - storageFault_->lastTry < kStorageRetryInterval) {
+    return;
+  }
+  storageFault_->lastTry = now;
+  const std::int64_t at = wall_.unixNow();
+  std::string withheld;
+  for (const Outcome o : storageFault_->withheld) {
+    withheld += fmt::format("{}{}", withheld.empty() ? "" : ",", toString(o));
+  }
+  // The gap goes into the chain itself, so that an auditor sees it where it happened.
+  audit::AuditEvent gap{at,
+                        settings_.gateId,
+                        "storage_fault",
+                        std::nullopt,
+                        std::nullopt,
+                        std::nullopt,
+                        std::nullopt,
+                        fmt::format("from={} seconds={} withheld={} error={}", storageFault_->since,
+                                    at - storageFault_->since, withheld.empty() ? "-" : withheld,
+                                    storageFault_->error)};
+  if (auto r = audit_.append(gap); !r) {
+    logger("gate")->debug("audit log still cannot be written: {}", r.error().message);
+    return;
+  }
+  logger("gate")->info("audit log writable again after {} s ({} decision(s) withheld meanwhile)",
+                       at - storageFault_->since, storageFault_->withheld.size());
+  storageFault_.reset();
+  machine_.repaired(PassageMachine::Fault::Storage, now);
+  if (machine_.state() == State::Idle) {
+    backInService();
+  }
+}
+
+void Gate::backInService() {
+  signaller_.silence();
+  logger("gate")->info("in service");
+  audit::AuditEvent back{wall_.unixNow(), settings_.gateId, "in_service", std::nullopt,
+                         std::nullopt,    std::nullopt,     std::nullopt, ""};
+  if (!record(back)) {
+    showStorageFault();
+    return;
+  }
+  lastStatus_ = "in service, waiting for a badge";
+  notifier_.status(lastStatus_);
+}
+
 std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
   std::optional<Decision> decided;
+  lastSeen_ = std::max(lastSeen_, frame.capturedAt);
   pollAcknowledge();
+  if (storageFault_) {
+    retryStorage(frame.capturedAt);
+  }
   const State state = machine_.state();
   if (state == State::Idle || state == State::Cooldown) {
     scanForBadge(frame, decided);
@@ -166,6 +245,7 @@ void Gate::verifyFace(const camera::Frame& frame, std::optional<Decision>& decid
 }
 
 std::optional<Decision> Gate::onCameraLost(PassageMachine::TimePoint now, const std::string& what) {
+  lastSeen_ = std::max(lastSeen_, now);
   auto decided = machine_.cameraLost(now, what);
   if (decided) {
     finish(*decided);
@@ -177,16 +257,14 @@ void Gate::onCameraRestored(PassageMachine::TimePoint now) {
   if (machine_.state() != State::OutOfService) {
     return;
   }
+  lastSeen_ = std::max(lastSeen_, now);
   machine_.cameraRestored(now);
-  signaller_.silence();
-  logger("gate")->info("camera back: in service");
-  audit::AuditEvent back{wall_.unixNow(), settings_.gateId, "in_service", std::nullopt,
-                         std::nullopt,    std::nullopt,     std::nullopt, ""};
-  if (auto r = audit_.append(back); !r) {
-    logger("gate")->error("audit record not written: {}", r.error().message);
+  if (machine_.state() != State::Idle) {
+    logger("gate")->info("camera back; still out of service: the audit log cannot be written");
+    return;
   }
-  lastStatus_ = "in service, waiting for a badge";
-  notifier_.status(lastStatus_);
+  logger("gate")->info("camera back");
+  backInService();
 }
 
 signal::Pattern Gate::patternFor(Outcome outcome) const {
@@ -199,16 +277,8 @@ signal::Pattern Gate::patternFor(Outcome outcome) const {
 void Gate::finish(const Decision& d) {
   template_.reset();  // wiped by its SecureBox
   const std::int64_t now = wall_.unixNow();
-  const signal::Light light = d.outcome == Outcome::Granted       ? signal::Light::Green
-                              : d.outcome == Outcome::ManualCheck ? signal::Light::None
-                                                                  : signal::Light::Red;
-  const auto pattern = patternFor(d.outcome);
-  auto played = d.outcome == Outcome::OutOfService ? signaller_.playRepeating(pattern, light)
-                                                   : signaller_.play(pattern, light);
-  if (!played) {
-    logger("gate")->error("signal failed: {}", played.error().message);
-  }
 
+  // On record first, then signalled: a decision that cannot be recorded is withheld.
   audit::AuditEvent event;
   event.at = now;
   event.actor = settings_.gateId;
@@ -219,22 +289,43 @@ void Gate::finish(const Decision& d) {
   event.detail =
       fmt::format("frames={} latency_ms={} similar_faces={}{}", d.framesUsed, d.latency.count(),
                   d.maxSimilarFaces, d.reason.empty() ? "" : " reason=" + d.reason);
-  if (auto r = audit_.append(event); !r) {
-    logger("gate")->error("audit record not written: {}", r.error().message);
+  Decision shown = d;
+  std::optional<Outcome> withheld;
+  if (!record(event)) {
+    storageFault_->withheld.push_back(d.outcome);
+    if (d.outcome != Outcome::OutOfService) {
+      withheld = d.outcome;
+      shown.outcome = Outcome::OutOfService;
+      shown.reason = "audit log cannot be written";
+    }
+  }
+
+  const signal::Light light = shown.outcome == Outcome::Granted       ? signal::Light::Green
+                              : shown.outcome == Outcome::ManualCheck ? signal::Light::None
+                                                                      : signal::Light::Red;
+  const auto pattern = patternFor(shown.outcome);
+  auto played = shown.outcome == Outcome::OutOfService ? signaller_.playRepeating(pattern, light)
+                                                       : signaller_.play(pattern, light);
+  if (!played) {
+    logger("gate")->error("signal failed: {}", played.error().message);
   }
 
   logger("gate")->info(
-      "passage badge={} outcome={} distance={} frames={} latency={}ms{}{}", serialText(d.serial),
-      toString(d.outcome), d.distance ? fmt::format("{:.3f}", *d.distance) : std::string("-"),
-      d.framesUsed, d.latency.count(),
+      "passage badge={} outcome={}{} distance={} frames={} latency={}ms{}{}", serialText(d.serial),
+      toString(shown.outcome),
+      withheld ? fmt::format(" withheld={} (not recorded, not signalled)", toString(*withheld))
+               : std::string(),
+      d.distance ? fmt::format("{:.3f}", *d.distance) : std::string("-"), d.framesUsed,
+      d.latency.count(),
       d.maxSimilarFaces > 0 ? fmt::format(" similar_faces={} (tailgating?)", d.maxSimilarFaces)
                             : std::string(),
-      d.reason.empty() ? "" : " reason=" + d.reason);
-  lastStatus_ = fmt::format("last passage: {}{}", toString(d.outcome),
-                            d.outcome == Outcome::OutOfService ? " (" + d.reason + ")" : "");
+      shown.reason.empty() ? "" : " reason=" + shown.reason);
+  lastStatus_ =
+      fmt::format("last passage: {}{}", toString(shown.outcome),
+                  shown.outcome == Outcome::OutOfService ? " (" + shown.reason + ")" : "");
   notifier_.status(lastStatus_);
   if (onReport) {
-    onReport(PassageReport{d, now});
+    onReport(PassageReport{shown, now, withheld});
   }
 }
 

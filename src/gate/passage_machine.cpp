@@ -130,9 +130,10 @@ std::optional<Decision> PassageMachine::tick(TimePoint now) {
   }
 }
 
-std::optional<Decision> PassageMachine::cameraLost(TimePoint now, std::string what) {
+std::optional<Decision> PassageMachine::fault(Fault fault, TimePoint now, std::string what) {
+  faults_ |= static_cast<unsigned>(fault);
   if (state_ == State::OutOfService) {
-    return std::nullopt;
+    return std::nullopt;  // already out of service; leaving it now takes both repairs
   }
   const bool inPassage = state_ == State::BadgeRead || state_ == State::Verifying;
   recentBadges_.clear();  // after an outage every badge is a new passage
@@ -146,8 +147,9 @@ std::optional<Decision> PassageMachine::cameraLost(TimePoint now, std::string wh
   return d;
 }
 
-void PassageMachine::cameraRestored(TimePoint now) {
-  if (state_ != State::OutOfService) {
+void PassageMachine::repaired(Fault fault, TimePoint now) {
+  faults_ &= ~static_cast<unsigned>(fault);
+  if (state_ != State::OutOfService || faults_ != 0) {
     return;
   }
   state_ = State::Idle;

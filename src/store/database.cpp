@@ -23,6 +23,21 @@ ErrorCode codeFor(int rc) {
   }
 }
 
+// What an I/O failure means for the technician, beyond SQLite's generic "disk I/O error".
+std::string_view ioMeaning(int rc) {
+  switch (rc) {
+    case SQLITE_FULL: return " (the disk is full)";
+    case SQLITE_IOERR_FSYNC:
+    case SQLITE_IOERR_DIR_FSYNC: return " (fsync failed: the data may not have reached the disk)";
+    case SQLITE_IOERR_WRITE: return " (a write to the file failed)";
+    case SQLITE_IOERR_SHORT_READ:
+    case SQLITE_IOERR_READ: return " (a read from the file failed)";
+    case SQLITE_IOERR_TRUNCATE: return " (the file could not be truncated)";
+    case SQLITE_READONLY: return " (the file or its directory is read-only)";
+    default: return "";
+  }
+}
+
 }  // namespace
 
 // --- Statement ---------------------------------------------------------------
@@ -152,7 +167,8 @@ Database::~Database() {
 Error Database::lastError(std::string_view what) const {
   const int rc = db_ == nullptr ? SQLITE_MISUSE : sqlite3_extended_errcode(db_);
   const char* msg = db_ == nullptr ? "no connection" : sqlite3_errmsg(db_);
-  return Error{codeFor(rc), fmt::format("database {}: {} failed: {}", path_.string(), what, msg)};
+  return Error{codeFor(rc), fmt::format("database {}: {} failed: {}{}", path_.string(), what, msg,
+                                        ioMeaning(rc))};
 }
 
 Result<Database> Database::open(const fs::path& path, const Options& options) {

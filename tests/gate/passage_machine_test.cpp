@@ -267,6 +267,33 @@ TEST_F(Machine, CameraRestoredReturnsToIdle) {
   EXPECT_EQ(m_.state(), State::BadgeRead);
 }
 
+TEST_F(Machine, BackInServiceOnlyWhenEveryFaultIsRepaired) {
+  using Fault = PassageMachine::Fault;
+  const auto d = m_.fault(Fault::Storage, at(0ms), "audit log cannot be written");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::OutOfService);
+  EXPECT_FALSE(m_.cameraLost(at(100ms), "stalled")) << "already out of service";
+  EXPECT_TRUE(m_.hasFault(Fault::Camera));
+  EXPECT_TRUE(m_.hasFault(Fault::Storage));
+  m_.cameraRestored(at(200ms));
+  EXPECT_EQ(m_.state(), State::OutOfService) << "the audit log still cannot be written";
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(300ms)));
+  m_.repaired(Fault::Storage, at(400ms));
+  EXPECT_EQ(m_.state(), State::Idle);
+  EXPECT_FALSE(m_.hasFault(Fault::Storage));
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(500ms)));
+}
+
+TEST_F(Machine, AStorageFaultAfterADecisionLeavesServiceAtOnce) {
+  m_.qrDecoded(kBadgeA, at(0ms));
+  ASSERT_TRUE(m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms)));
+  ASSERT_EQ(m_.state(), State::Decided);
+  EXPECT_TRUE(m_.fault(PassageMachine::Fault::Storage, at(20ms), "audit log cannot be written"));
+  EXPECT_EQ(m_.state(), State::OutOfService);
+  EXPECT_FALSE(m_.tick(at(5000ms)));
+  EXPECT_EQ(m_.state(), State::OutOfService) << "no cooldown back to idle while faulty";
+}
+
 TEST_F(Machine, StaleEventsAreIgnored) {
   EXPECT_FALSE(m_.badgeChecked({Kind::Volunteer, 1, ""}, at(0ms)));
   EXPECT_FALSE(m_.face({0.1, 1, 0}, at(0ms)));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,10 +30,22 @@ struct GateSettings {
 struct PassageReport {
   Decision decision;
   std::int64_t at = 0;  // unix seconds
+  // Set when the decision could not be recorded in the audit log: what the gate had decided.
+  // `decision` is then OUT_OF_SERVICE: nothing is granted that is not on record.
+  std::optional<Outcome> withheld;
 };
 
+// How often the gate retries the audit log while it cannot be written.
+inline constexpr std::chrono::milliseconds kStorageRetryInterval{2000};
+
 // The gate's frame processing: QR codes while idle, faces while verifying, and for every
-// decision the signal, the audit record, one journal line and the service status.
+// decision the audit record, the signal, one journal line and the service status.
+//
+// Fail closed on storage: a decision is signalled only after its audit record is written.
+// When the audit log cannot be written (disk full, fsync or write failure), the decision is
+// withheld — the pupil gets the out-of-service signal and is checked by hand — and the gate
+// stays out of service, retrying every kStorageRetryInterval. When a write succeeds again it
+// records the gap (since when, why, which decisions were withheld) and returns to service.
 // Each collaborator is borrowed and must outlive the Gate. Not thread-safe: the frame
 // loop owns it.
 class Gate {
@@ -56,6 +69,7 @@ class Gate {
   void reconfigure(const GateSettings& settings);
 
   State state() const { return machine_.state(); }
+  bool storageFaulted() const { return storageFault_.has_value(); }
   bool inPassage() const;
   std::uint64_t faceEngineCalls() const { return faceEngineCalls_; }
   const std::string& lastStatus() const { return lastStatus_; }
@@ -68,6 +82,18 @@ class Gate {
   void verifyFace(const camera::Frame& frame, std::optional<Decision>& decided);
   void finish(const Decision& decision);
   signal::Pattern patternFor(Outcome outcome) const;
+  // Appends to the audit log; on failure the gate goes out of service (storage fault).
+  bool record(const audit::AuditEvent& event);
+  void showStorageFault();
+  void retryStorage(PassageMachine::TimePoint now);
+  void backInService();
+
+  struct StorageFault {
+    std::int64_t since = 0;  // unix seconds
+    std::string error;
+    std::vector<Outcome> withheld;  // decisions taken but neither recorded nor signalled
+    PassageMachine::TimePoint lastTry{};
+  };
 
   GateSettings settings_;
   GateSettings pendingSettings_;
@@ -83,6 +109,8 @@ class Gate {
   std::optional<face::Embedding> template_;  // the badge holder's, during verification only
   std::uint64_t faceEngineCalls_ = 0;
   std::string lastStatus_;
+  std::optional<StorageFault> storageFault_;
+  PassageMachine::TimePoint lastSeen_{};  // the latest time the gate was told
 };
 
 }  // namespace facegate::gate

@@ -76,11 +76,14 @@ struct Decision {
 //  Cooldown      qrDecoded                                    Cooldown      - (ignored; a
 //                                                                             known badge's
 //                                                                             sighting counts)
-//  any but OOS   cameraLost                                   OutOfService  OUT_OF_SERVICE
+//  any but OOS   fault (camera lost, audit unwritable)        OutOfService  OUT_OF_SERVICE
 //                                                                           (ends a passage
 //                                                                           under way)
-//  OutOfService  cameraRestored                               Idle          - (pending
+//  OutOfService  fault (another cause)                        OutOfService  - (both must be
+//                                                                             repaired)
+//  OutOfService  repaired, no fault left                      Idle          - (pending
 //                                                                             settings apply)
+//  OutOfService  repaired, another fault left                 OutOfService  -
 //  OutOfService  any other event                              OutOfService  -
 // clang-format on
 //
@@ -120,8 +123,19 @@ class PassageMachine {
   std::optional<Decision> badgeChecked(const BadgeCheck& check, TimePoint now);
   std::optional<Decision> face(const FaceSample& sample, TimePoint now);
   std::optional<Decision> tick(TimePoint now);
-  std::optional<Decision> cameraLost(TimePoint now, std::string what);
-  void cameraRestored(TimePoint now);
+
+  // Out of service: the camera stopped delivering frames, or the audit log cannot be
+  // written (no passage may be decided that cannot be recorded). Each cause is repaired
+  // separately; the gate is back in service only when none is left.
+  enum class Fault : unsigned { Camera = 1U, Storage = 2U };
+  std::optional<Decision> fault(Fault fault, TimePoint now, std::string what);
+  void repaired(Fault fault, TimePoint now);
+  bool hasFault(Fault fault) const { return (faults_ & static_cast<unsigned>(fault)) != 0; }
+
+  std::optional<Decision> cameraLost(TimePoint now, std::string what) {
+    return fault(Fault::Camera, now, std::move(what));
+  }
+  void cameraRestored(TimePoint now) { repaired(Fault::Camera, now); }
 
   // True while the frame loop should look for faces (and only then: a non-volunteer's
   // passage never reaches the face engine).
@@ -138,6 +152,7 @@ class PassageMachine {
   Settings pending_;
   bool hasPending_ = false;
   State state_ = State::Idle;
+  unsigned faults_ = 0;  // Fault bits
   TimePoint passageStart_{};
   TimePoint verifyStart_{};
   TimePoint decidedAt_{};
