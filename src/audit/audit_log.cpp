@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -49,6 +51,12 @@ class Hasher {
   crypto_hash_sha256_state state_{};
 };
 
+// toHash() reads a malformed value as zeros, which is the anchor's hash before any purge:
+// verify() must check the size first, or such an edit would pass.
+bool isHash(const store::Statement& q, int col) {
+  return !q.isNull(col) && q.blob(col).size() == Hash{}.size();
+}
+
 Hash toHash(const std::vector<std::uint8_t>& blob) {
   Hash h{};
   if (blob.size() == h.size()) {
@@ -81,7 +89,18 @@ Result<ChainState> readState(store::Database& db) {
   if (!*row) {
     return fail(ErrorCode::StorageCorrupt, "the audit log's state row is missing");
   }
-  return ChainState{q->integer(0), toHash(q->blob(1)), q->integer(2), toHash(q->blob(3))};
+  ChainState state{q->integer(0), toHash(q->blob(1)), q->integer(2), toHash(q->blob(3))};
+  // The chain runs from anchor + 1 to head and grows by one: anything else is an edited
+  // file (and a head at the largest integer would overflow the next seq).
+  if (state.anchorSeq < 0 || state.headSeq < state.anchorSeq ||
+      state.headSeq == std::numeric_limits<std::int64_t>::max() || !isHash(*q, 1) ||
+      !isHash(*q, 3)) {
+    return fail(ErrorCode::StorageCorrupt,
+                fmt::format("the audit log's state is impossible (anchor record {}, head record "
+                            "{}, or a hash that is not 32 bytes): the database was edited",
+                            state.anchorSeq, state.headSeq));
+  }
+  return state;
 }
 
 constexpr std::string_view kSelectRecords =
@@ -146,7 +165,16 @@ Hash AuditLog::computeHash(std::int64_t seq, const AuditEvent& e, const Hash& pr
   return h.finish();
 }
 
-Result<std::int64_t> AuditLog::append(const AuditEvent& event) {
+Result<std::int64_t> AuditLog::append(const AuditEvent& original) {
+  // The record is hashed as it will read back from SQLite, or an untouched record would
+  // fail verify(): SQLite stores a NaN REAL as NULL, and -0.0 as the integer 0 (read back
+  // as +0.0).
+  AuditEvent event = original;
+  if (event.distance && std::isnan(*event.distance)) {
+    event.distance.reset();
+  } else if (event.distance && *event.distance == 0.0) {
+    event.distance = 0.0;
+  }
   std::int64_t seq = 0;
   auto ok = db_.transaction([&]() -> Result<void> {
     auto state = readState(db_);
@@ -228,6 +256,13 @@ Result<ChainReport> AuditLog::verify() {
           r.seq > expectedSeq
               ? fmt::format("record {} is missing (the next one is {})", expectedSeq, r.seq)
               : fmt::format("record {} appears before the anchor {}", r.seq, state->anchorSeq));
+    }
+    if (!isHash(*q, 9) || !isHash(*q, 10)) {
+      return broken(r.seq, fmt::format("record {} has a hash or link that is not 32 bytes", r.seq));
+    }
+    if (r.seq > state->headSeq) {
+      return broken(r.seq, fmt::format("record {} comes after the log's head (record {})", r.seq,
+                                       state->headSeq));
     }
     if (r.prevHash != prev) {
       return broken(r.seq, fmt::format("record {} does not link to the record before it "

@@ -193,8 +193,8 @@ int runEnroll(std::span<const std::string_view> argv) {
   }
   // Refuse early what the registry would refuse, before any photo is processed.
   if (!enrolment::isValidPupilId(request.pupilId)) {
-    return reportError(
-        cmd, fmt::format("pupil id '{}' is not 1 to 32 of A-Z a-z 0-9 . _ -", request.pupilId));
+    // Not echoed: it may hold control characters meant for the terminal.
+    return reportError(cmd, "--pupil is not 1 to 32 of A-Z a-z 0-9 . _ -");
   }
   if (request.minor && !request.guardianConsentRef) {
     return reportError(cmd, fmt::format("pupil {} is a minor: --guardian-consent is required "
@@ -357,6 +357,10 @@ int runErase(std::span<const std::string_view> argv) {
   auto pupil = required(args, "--pupil");
   if (!pupil) {
     return reportError(cmd, pupil.error());
+  }
+  // Not echoed: it may hold control characters meant for the terminal.
+  if (!enrolment::isValidPupilId(*pupil)) {
+    return reportError(cmd, "--pupil is not 1 to 32 of A-Z a-z 0-9 . _ -");
   }
   auto db = openDatabase(args, false);
   if (!db) {

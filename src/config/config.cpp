@@ -98,6 +98,17 @@ std::string escapedChar(char c) {
   return std::string(1, c);
 }
 
+// `text` with its control characters escaped (quotes left as they are): toml++'s
+// description of a syntax error quotes the offending input verbatim, newlines included,
+// which would break the one-line-per-problem message.
+std::string withoutControls(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    out += isControl(c) ? escapedChar(c) : std::string(1, c);
+  }
+  return out;
+}
+
 // `text` as a TOML basic string, cut after kMaxShownChars bytes (on a UTF-8 boundary).
 std::string tomlString(std::string_view text) {
   std::size_t shown = std::min(text.size(), kMaxShownChars);
@@ -769,6 +780,14 @@ void resolveAgainst(const fs::path& dir, fs::path& path) {
   }
 }
 
+  // What a failed copy or a stray `> file` leaves. Taken as "every key at its default", it
+  // would start the demo scenario instead of the school's camera.
+  if (got == 0) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("configuration file {} is empty; start from the shipped "
+                            "facegate.toml, which documents every key",
+                            path.string()));
+  }
 }  // namespace
 
 std::map<std::string, Pattern> defaultPatterns() {
@@ -794,8 +813,9 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
     document = toml::parse(text, sourceName);
   } catch (const toml::parse_error& e) {
     const toml::source_position where = e.source().begin;
-    return fail(ErrorCode::InvalidArgument, fmt::format("{}:{}:{}: invalid TOML: {}", sourceName,
-                                                        where.line, where.column, e.description()));
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("{}:{}:{}: invalid TOML: {}", sourceName, where.line, where.column,
+                            withoutControls(e.description())));
   }
 
   Problems problems(sourceName);

@@ -159,8 +159,8 @@ Result<void> Registry::revokeAllOf(const std::string& pupilId, std::int64_t now)
 Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face::Embedding& templ,
                                      const badge::TemplateKey* templateKey) {
   if (!isValidPupilId(request.pupilId)) {
-    return fail(ErrorCode::InvalidArgument,
-                fmt::format("pupil id '{}' is not 1 to 32 of A-Z a-z 0-9 . _ -", request.pupilId));
+    // Not quoted: an invalid id may hold control characters meant for a terminal.
+    return fail(ErrorCode::InvalidArgument, "the pupil id is not 1 to 32 of A-Z a-z 0-9 . _ -");
   }
   if (!isValidReference(request.consentRef)) {
     return fail(ErrorCode::Refused,
@@ -274,8 +274,8 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
 Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool minor,
                                                std::int64_t now, std::int64_t validDays) {
   if (!isValidPupilId(pupilId)) {
-    return fail(ErrorCode::InvalidArgument,
-                fmt::format("pupil id '{}' is not 1 to 32 of A-Z a-z 0-9 . _ -", pupilId));
+    // Not quoted: an invalid id may hold control characters meant for a terminal.
+    return fail(ErrorCode::InvalidArgument, "the pupil id is not 1 to 32 of A-Z a-z 0-9 . _ -");
   }
   if (validDays < 1 || validDays > 3660) {
     return fail(ErrorCode::InvalidArgument, "badge validity must be 1 to 3660 days");

@@ -120,12 +120,13 @@ Result<cv::Mat> decodeImage(std::span<const std::uint8_t> bytes, std::string_vie
   if (!header) {
     return fail(ErrorCode::ImageUndecodable, fmt::format("{} {}", name, header.error()));
   }
-  const auto pixels = header->width * header->height;
   if (header->width <= 0 || header->height <= 0) {
     return fail(ErrorCode::ImageUndecodable, fmt::format("{} declares an invalid size {}x{}", name,
                                                          header->width, header->height));
   }
-  if (pixels > limits.maxPixels) {
+  // width * height > maxPixels, written without the product: a PNG may declare 2^32-1 by
+  // 2^32-1, which overflows 64 bits (and passed as a negative pixel count).
+  if (header->width > limits.maxPixels / header->height) {
     return fail(ErrorCode::ImageTooLarge,
                 fmt::format("{} is {}x{} pixels, more than the {}-megapixel limit", name,
                             header->width, header->height, limits.maxPixels / 1'000'000));

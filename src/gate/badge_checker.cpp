@@ -12,6 +12,16 @@ CheckedBadge rejected(std::optional<std::uint64_t> serial, std::string reason) {
                       std::nullopt};
 }
 
+// The registry's spelling of a badge kind (badges.kind).
+std::string_view kindName(badge::BadgeKind kind) {
+  switch (kind) {
+    case badge::BadgeKind::Plain: return "plain";
+    case badge::BadgeKind::Sealed: return "sealed";
+    case badge::BadgeKind::OnBadge: return "on-badge";
+  }
+  return "";
+}
+
 }  // namespace
 
 CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) {
@@ -31,7 +41,9 @@ CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) 
   if ((*record)->revokedAt) {
     return rejected(serial, "revoked");
   }
-  if ((*record)->pupilId != badge->pupilId) {
+  // The badge must be the one on record: same pupil and same kind (a volunteer's serial in a
+  // plain badge would skip the face check).
+  if ((*record)->pupilId != badge->pupilId || (*record)->kind != kindName(badge->kind)) {
     return rejected(serial, "record-mismatch");
   }
   if (badge->kind != badge::BadgeKind::Plain && volunteerKind_ && badge->kind != *volunteerKind_) {

@@ -174,6 +174,19 @@ Error Database::lastError(std::string_view what) const {
 Result<Database> Database::open(const fs::path& path, const Options& options) {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);
+  if (fs::is_directory(path, ec)) {
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("database {} is a directory, not a file", path.string()));
+  }
+  // SQLite would delete a -wal found beside an empty database: the pages of the last
+  // transactions (audit records among them) would be lost without a word.
+  if (fs::path wal = path.string() + "-wal"; !exists && fs::exists(wal, ec)) {
+    return fail(ErrorCode::StorageCorrupt,
+                fmt::format("database {} does not exist but its write-ahead log {} does: the "
+                            "database was moved or deleted without it; put the database back "
+                            "beside it, or remove the -wal file to start afresh",
+                            path.string(), wal.string()));
+  }
   if (!exists && (!options.create || options.readOnly)) {
     return fail(ErrorCode::NotFound, fmt::format("database {} does not exist", path.string()));
   }
@@ -227,11 +240,8 @@ Result<void> Database::configure(const Options& options) {
       !ok) {
     return ok;
   }
-  if (!options.readOnly) {
-    if (auto ok = exec("PRAGMA journal_mode = WAL"); !ok) {
-      return ok;
-    }
-  }
+  // Whose file this is is settled before anything is written to it (switching to WAL
+  // rewrites the header): a file that is not ours is refused untouched.
   const int latest = schemaMigrations().back().version;
   const int current = schemaVersion();
   if (current > latest) {
@@ -239,6 +249,29 @@ Result<void> Database::configure(const Options& options) {
                 fmt::format("database {} has schema version {}, newer than this facegate "
                             "understands ({}); use a newer facegate",
                             path_.string(), current, latest));
+  }
+  if (current < 0) {
+    return fail(ErrorCode::SchemaMismatch,
+                fmt::format("database {} has schema version {}, which no facegate writes: it is "
+                            "not a facegate database",
+                            path_.string(), current));
+  }
+  if (current > 0) {
+    // Another application may use user_version too: a facegate database has its tables.
+    auto tables =
+        prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'pupils'");
+    if (!tables) {
+      return tl::unexpected(tables.error());
+    }
+    if (auto r = tables->step(); !r) {
+      return tl::unexpected(r.error());
+    }
+    if (tables->integer(0) != 1) {
+      return fail(ErrorCode::SchemaMismatch,
+                  fmt::format("{} is an SQLite database with schema version {} but without "
+                              "facegate's tables: not a facegate database",
+                              path_.string(), current));
+    }
   }
   if (current == 0) {
     // A non-empty database without our version is someone else's file: do not touch it.
@@ -257,6 +290,19 @@ Result<void> Database::configure(const Options& options) {
       return fail(
           ErrorCode::SchemaMismatch,
           fmt::format("{} is an SQLite database but not a facegate database", path_.string()));
+    }
+    // An empty file where a database must already exist (list, revoke, erase...) is a wrong
+    // path, not a database to create.
+    if (!options.create) {
+      return fail(ErrorCode::SchemaMismatch,
+                  fmt::format("database {} is empty: not a facegate database (enrol a pupil "
+                              "first, or check the path)",
+                              path_.string()));
+    }
+  }
+  if (!options.readOnly) {
+    if (auto ok = exec("PRAGMA journal_mode = WAL"); !ok) {
+      return ok;
     }
   }
   const int target = options.targetVersion < 0 ? latest : options.targetVersion;

@@ -23,6 +23,7 @@ struct AuditEvent {
   std::optional<std::string> subject;
   std::optional<std::uint64_t> badgeSerial;
   std::optional<std::string> outcome;  // for passages: GRANTED, MISMATCH, ...
+  // Recorded as SQLite reads it back: a NaN as absent, -0.0 as 0.0.
   std::optional<double> distance;
   std::string detail;  // short key=value text, no personal data
 };
