@@ -22,6 +22,7 @@ int runErase(std::span<const std::string_view> args);
 int runPurge(std::span<const std::string_view> args);
 int runAudit(std::span<const std::string_view> args);
 int runEval(std::span<const std::string_view> args);
+int runEvalPad(std::span<const std::string_view> args);
 int runBench(std::span<const std::string_view> args);
 
 }  // namespace facegate::cli

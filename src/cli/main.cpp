@@ -22,6 +22,7 @@ constexpr std::string_view kUsage =
     "  verify A.jpg B.jpg   are the faces in two photos the same person?\n"
     "  bench                latency per stage, memory and throughput on this machine\n"
     "  eval DIR             error rates (EER, FNMR at FMR, DET plot) on folders of persons\n"
+    "  eval-pad             presentation-attack detection rates (APCER, BPCER) on videos\n"
     "enrolment desk:\n"
     "  keygen               make the school's badge-signing keys\n"
     "  enroll               enrol a volunteer and write their badge\n"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
       {"list", facegate::cli::runList},     {"revoke", facegate::cli::runRevoke},
       {"erase", facegate::cli::runErase},   {"purge", facegate::cli::runPurge},
       {"audit", facegate::cli::runAudit},   {"bench", facegate::cli::runBench},
-      {"eval", facegate::cli::runEval},
+      {"eval", facegate::cli::runEval},     {"eval-pad", facegate::cli::runEvalPad},
   };
   try {
     for (const auto& [name, run] : kCommands) {

@@ -706,6 +706,16 @@ Field readStorage(Table table, StorageConfig& storage) {
   return mode;
 }
 
+void readLiveness(Table table, LivenessConfig& liveness) {
+  table.boolean("enabled", liveness.enabled);
+  table.integer("frames", liveness.frames, 2, 30);
+  table.integer("border_sides", liveness.borderSides, 1, 4);
+  table.number("border_frame_share", liveness.borderFrameShare, 0.0, 1.0);
+  table.number("planar_min_motion_px", liveness.planarMinMotionPx, 0.0, 100.0);
+  table.number("planar_max_residual", liveness.planarMaxResidual, 0.0, 1.0);
+  table.finish();
+}
+
 void readAudit(Table table, AuditConfig& audit) {
   table.integer("retention_days", audit.retentionDays, 1, 3650);
   table.finish();
@@ -770,6 +780,14 @@ Result<std::string> readConfigFile(const fs::path& path) {
   if (got > kMaxConfigFileBytes) {
     return fail(ErrorCode::InvalidArgument, tooLarge(path, got));
   }
+  // What a failed copy or a stray `> file` leaves. Taken as "every key at its default", it
+  // would start the demo scenario instead of the school's camera.
+  if (got == 0) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("configuration file {} is empty; start from the shipped "
+                            "facegate.toml, which documents every key",
+                            path.string()));
+  }
   text.resize(got);
   return text;
 }
@@ -780,14 +798,6 @@ void resolveAgainst(const fs::path& dir, fs::path& path) {
   }
 }
 
-  // What a failed copy or a stray `> file` leaves. Taken as "every key at its default", it
-  // would start the demo scenario instead of the school's camera.
-  if (got == 0) {
-    return fail(ErrorCode::InvalidArgument,
-                fmt::format("configuration file {} is empty; start from the shipped "
-                            "facegate.toml, which documents every key",
-                            path.string()));
-  }
 }  // namespace
 
 std::map<std::string, Pattern> defaultPatterns() {
@@ -825,6 +835,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   readCamera(root.table("camera"), config.camera, problems);
   const Field templateKey = readBadge(root.table("badge"), config.badge);
   readFace(root.table("face"), config.face);
+  readLiveness(root.table("liveness"), config.liveness);
   readGpio(root.table("gpio"), config.gpio, problems);
   const Field mode = readStorage(root.table("storage"), config.storage);
   readAudit(root.table("audit"), config.audit);

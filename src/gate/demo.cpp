@@ -12,6 +12,7 @@
 #include "facegate/build_info.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/image_file.hpp"
+#include "facegate/liveness/synthetic.hpp"
 
 namespace facegate::gate {
 namespace fs = std::filesystem;
@@ -74,14 +75,34 @@ cv::Mat background() {
   return frame;
 }
 
-// Puts a face photo in the middle of the frame at about gate distance (face ~200 px).
+// Puts a face photo in the middle of the frame at about gate distance (face ~200 px),
+// blended in through a soft oval: a pupil standing at the gate has no rectangular edge
+// around the head. (Pasted as a hard-edged rectangle it would look like a photo held up to
+// the camera, and the liveness check would rightly flag it; the demo's attack passage does
+// exactly that, with a printed photo.)
 void placeFace(cv::Mat& frame, const cv::Mat& photo) {
   const double scale = 260.0 / std::max(photo.cols, photo.rows);
   cv::Mat resized;
   cv::resize(photo, resized, cv::Size(), scale, scale, cv::INTER_CUBIC);
   const cv::Rect where((frame.cols - resized.cols) / 2 + 80, (frame.rows - resized.rows) / 2,
                        resized.cols, resized.rows);
-  resized.copyTo(frame(where));
+  cv::Mat mask = cv::Mat::zeros(resized.size(), CV_32FC1);
+  cv::ellipse(mask, cv::Point(resized.cols / 2, resized.rows / 2),
+              cv::Size(resized.cols * 40 / 100, resized.rows * 45 / 100), 0, 0, 360,
+              cv::Scalar(1.0), cv::FILLED);
+  cv::GaussianBlur(mask, mask, cv::Size(0, 0), 12.0);
+  cv::Mat region = frame(where);
+  for (int y = 0; y < region.rows; ++y) {
+    auto* out = region.ptr<cv::Vec3b>(y);
+    const auto* in = resized.ptr<cv::Vec3b>(y);
+    const auto* alpha = mask.ptr<float>(y);
+    for (int x = 0; x < region.cols; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        out[x][c] =
+            cv::saturate_cast<unsigned char>(alpha[x] * in[x][c] + (1.0F - alpha[x]) * out[x][c]);
+      }
+    }
+  }
 }
 
 // Holds the badge's QR code up to the camera, lower left.
@@ -248,8 +269,9 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   auto amyFace = photo("amy", 3);
   auto bernadetteFace = photo("bernadette", 5);
   auto leonardFace = photo("leonard", 4);
+  auto pennyPrint = photo("penny", 4);
   for (const auto* p :
-       {&pennyFace, &howardFace, &rajFace, &amyFace, &bernadetteFace, &leonardFace}) {
+       {&pennyFace, &howardFace, &rajFace, &amyFace, &bernadetteFace, &leonardFace, &pennyPrint}) {
     if (!*p) {
       return tl::unexpected(p->error());
     }
@@ -266,6 +288,21 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   idle(25);
   passage(*sheldon, &*howardFace, "howard holds sheldon's badge");
   passages.push_back({"howard holds sheldon's badge", Outcome::Mismatch});
+  idle(25);
+  // A presentation attack: penny's borrowed badge and a printed photo of penny, held up to
+  // the camera (it tilts and sways as one sheet of paper).
+  {
+    auto print =
+        liveness::synthesizeAttack(*pennyPrint, liveness::AttackKind::Print, 2026, 11, kFrameSize);
+    for (std::size_t i = 0; i < print.size(); ++i) {
+      if (i < 3) {
+        placeBadge(print[i], *penny);
+      }
+      steps.push_back({print[i], "a printed photo of penny with penny's borrowed badge"});
+    }
+    passages.push_back(
+        {"someone holds up a printed photo of penny with her borrowed badge", Outcome::Spoof});
+  }
   idle(25);
   passage(*forged, &*amyFace, "a badge signed by another school's key");
   passages.push_back({"amy shows a badge signed by another school's key", Outcome::RejectBadge});

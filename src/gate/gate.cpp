@@ -9,6 +9,7 @@
 
 #include "facegate/core/logging.hpp"
 #include "facegate/core/secure_memory.hpp"
+#include "facegate/core/stopwatch.hpp"
 
 namespace facegate::gate {
 namespace {
@@ -61,7 +62,8 @@ Gate::Gate(const GateSettings& settings, face::FaceEngine& engine, BadgeChecker&
       audit_(audit),
       wall_(wall),
       notifier_(notifier),
-      machine_(settings.passage) {}
+      machine_(settings.passage),
+      liveness_(settings.liveness) {}
 
 bool Gate::inPassage() const {
   return machine_.state() == State::BadgeRead || machine_.state() == State::Verifying;
@@ -74,6 +76,7 @@ void Gate::reconfigure(const GateSettings& settings) {
     hasPending_ = true;
   } else {
     settings_ = settings;
+    liveness_.reconfigure(settings.liveness);
   }
 }
 
@@ -187,6 +190,7 @@ std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
   }
   if (hasPending_ && !inPassage()) {
     settings_ = pendingSettings_;
+    liveness_.reconfigure(settings_.liveness);
     hasPending_ = false;
   }
   return decided;
@@ -198,6 +202,7 @@ void Gate::scanForBadge(const camera::Frame& frame, std::optional<Decision>& dec
   auto texts = scanner_.scan(grey);
   for (auto& text : texts) {
     if (machine_.qrDecoded(fingerprint(text), frame.capturedAt)) {
+      liveness_.reset();
       CheckedBadge checked = badges_.check(text, wall_.unixNow());
       template_ = std::move(checked.templ);
       decided = machine_.badgeChecked(checked.check, frame.capturedAt);
@@ -235,13 +240,33 @@ void Gate::verifyFace(const camera::Frame& frame, std::optional<Decision>& decid
       ++similar;
     }
   }
-  auto embedding = engine_.describe(frame.bgr, candidate, ms);
-  if (!embedding) {
-    return;
+  if (machine_.wantsSamples()) {
+    auto embedding = engine_.describe(frame.bgr, candidate, ms);
+    if (embedding) {
+      const double distance = face::distance(*embedding, *template_);
+      decided =
+          machine_.face(FaceSample{distance, static_cast<int>(detection->faces.size()), similar},
+                        frame.capturedAt);
+      if (decided) {
+        return;
+      }
+    }
   }
-  const double distance = face::distance(*embedding, *template_);
-  decided = machine_.face(FaceSample{distance, static_cast<int>(detection->faces.size()), similar},
-                          frame.capturedAt);
+  if (machine_.wantsLiveness()) {
+    const Stopwatch watch;
+    cv::Mat grey;
+    cv::cvtColor(frame.bgr, grey, cv::COLOR_BGR2GRAY);
+    const auto judged = liveness_.add(grey, candidate.rect);
+    grey.setTo(0);
+    livenessMs_ += watch.elapsedMs();
+    ++livenessFrames_;
+    if (judged) {
+      const bool spoof = judged->verdict == liveness::Verdict::Spoof;
+      decided = machine_.livenessJudged(
+          LivenessVerdict{spoof, judged->cue, liveness::describe(judged->scores)},
+          frame.capturedAt);
+    }
+  }
 }
 
 std::optional<Decision> Gate::onCameraLost(PassageMachine::TimePoint now, const std::string& what) {
@@ -276,6 +301,7 @@ signal::Pattern Gate::patternFor(Outcome outcome) const {
 
 void Gate::finish(const Decision& d) {
   template_.reset();  // wiped by its SecureBox
+  liveness_.reset();  // its frames are zeroed
   const std::int64_t now = wall_.unixNow();
 
   // On record first, then signalled: a decision that cannot be recorded is withheld.
@@ -287,8 +313,9 @@ void Gate::finish(const Decision& d) {
   event.outcome = std::string(toString(d.outcome));
   event.distance = d.distance;
   event.detail =
-      fmt::format("frames={} latency_ms={} similar_faces={}{}", d.framesUsed, d.latency.count(),
-                  d.maxSimilarFaces, d.reason.empty() ? "" : " reason=" + d.reason);
+      fmt::format("frames={} latency_ms={} similar_faces={}{}{}", d.framesUsed, d.latency.count(),
+                  d.maxSimilarFaces, d.reason.empty() ? "" : " reason=" + d.reason,
+                  d.liveness.empty() ? "" : " liveness: " + d.liveness);
   Decision shown = d;
   std::optional<Outcome> withheld;
   if (!record(event)) {
@@ -311,15 +338,16 @@ void Gate::finish(const Decision& d) {
   }
 
   logger("gate")->info(
-      "passage badge={} outcome={}{} distance={} frames={} latency={}ms{}{}", serialText(d.serial),
-      toString(shown.outcome),
+      "passage badge={} outcome={}{} distance={} frames={} latency={}ms{}{}{}",
+      serialText(d.serial), toString(shown.outcome),
       withheld ? fmt::format(" withheld={} (not recorded, not signalled)", toString(*withheld))
                : std::string(),
       d.distance ? fmt::format("{:.3f}", *d.distance) : std::string("-"), d.framesUsed,
       d.latency.count(),
       d.maxSimilarFaces > 0 ? fmt::format(" similar_faces={} (tailgating?)", d.maxSimilarFaces)
                             : std::string(),
-      shown.reason.empty() ? "" : " reason=" + shown.reason);
+      shown.reason.empty() ? "" : " reason=" + shown.reason,
+      d.liveness.empty() ? "" : " liveness: " + d.liveness);
   lastStatus_ =
       fmt::format("last passage: {}{}", toString(shown.outcome),
                   shown.outcome == Outcome::OutOfService ? " (" + shown.reason + ")" : "");

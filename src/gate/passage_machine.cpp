@@ -70,6 +70,7 @@ bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
   passageStart_ = now;
   serial_.reset();
   samples_.clear();
+  liveness_.reset();
   state_ = State::BadgeRead;
   return true;
 }
@@ -98,7 +99,27 @@ std::optional<Decision> PassageMachine::face(const FaceSample& sample, TimePoint
   if (state_ != State::Verifying) {
     return std::nullopt;
   }
+  if (static_cast<int>(samples_.size()) >= settings_.frames) {
+    return std::nullopt;  // enough samples; still waiting for the liveness verdict
+  }
   samples_.push_back(sample);
+  if (static_cast<int>(samples_.size()) >= settings_.frames && (!settings_.liveness || liveness_)) {
+    return fuse(now);
+  }
+  return std::nullopt;
+}
+
+std::optional<Decision> PassageMachine::livenessJudged(const LivenessVerdict& verdict,
+                                                       TimePoint now) {
+  if (state_ != State::Verifying || !settings_.liveness || liveness_) {
+    return std::nullopt;
+  }
+  liveness_ = verdict;
+  if (verdict.spoof) {
+    Decision d = decide(Outcome::Spoof, now);
+    d.reason = verdict.cue;
+    return d;
+  }
   if (static_cast<int>(samples_.size()) >= settings_.frames) {
     return fuse(now);
   }
@@ -112,6 +133,13 @@ std::optional<Decision> PassageMachine::tick(TimePoint now) {
         if (samples_.empty()) {
           forgetCurrentBadge();  // no verdict on the pupil: let them try again at once
           return decide(Outcome::Timeout, now);
+        }
+        if (settings_.liveness && !liveness_) {
+          // Fail closed: a face that was never checked for liveness is not granted.
+          forgetCurrentBadge();
+          Decision d = decide(Outcome::Timeout, now);
+          d.reason = "too-few-frames-for-liveness";
+          return d;
         }
         return fuse(now);
       }
@@ -175,6 +203,9 @@ Decision PassageMachine::decide(Outcome outcome, TimePoint now) {
     d.maxSimilarFaces = std::max(d.maxSimilarFaces, s.similarFaces);
   }
   d.latency = std::chrono::duration_cast<std::chrono::milliseconds>(now - passageStart_);
+  if (liveness_) {
+    d.liveness = liveness_->detail;
+  }
   state_ = State::Decided;
   decidedAt_ = now;
   samples_.clear();

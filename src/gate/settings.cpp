@@ -11,6 +11,13 @@ GateSettings gateSettingsFrom(const config::Config& c) {
   s.passage.fusion = c.face.fusion == config::Fusion::Best ? Fusion::Best : Fusion::Median;
   s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
   s.minFacePx = c.face.minFacePx;
+  s.passage.liveness = c.liveness.enabled;
+  s.liveness.enabled = c.liveness.enabled;
+  s.liveness.frames = c.liveness.frames;
+  s.liveness.borderSides = c.liveness.borderSides;
+  s.liveness.borderFrameShare = c.liveness.borderFrameShare;
+  s.liveness.planarMinMotionPx = c.liveness.planarMinMotionPx;
+  s.liveness.planarMaxResidual = c.liveness.planarMaxResidual;
   for (const auto& [name, pattern] : c.gpio.patterns) {
     s.patterns[name] = pattern.onOffMs;
   }

@@ -73,6 +73,12 @@ void expectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.face.minFacePx, expected.face.minFacePx);
   EXPECT_EQ(actual.face.detectMaxSide, expected.face.detectMaxSide);
   EXPECT_EQ(actual.face.modelsDir, expected.face.modelsDir);
+  EXPECT_EQ(actual.liveness.enabled, expected.liveness.enabled);
+  EXPECT_EQ(actual.liveness.frames, expected.liveness.frames);
+  EXPECT_EQ(actual.liveness.borderSides, expected.liveness.borderSides);
+  EXPECT_EQ(actual.liveness.borderFrameShare, expected.liveness.borderFrameShare);
+  EXPECT_EQ(actual.liveness.planarMinMotionPx, expected.liveness.planarMinMotionPx);
+  EXPECT_EQ(actual.liveness.planarMaxResidual, expected.liveness.planarMaxResidual);
   EXPECT_EQ(actual.gpio.backend, expected.gpio.backend);
   EXPECT_EQ(actual.gpio.chip, expected.gpio.chip);
   EXPECT_EQ(actual.gpio.buzzerLine, expected.gpio.buzzerLine);
@@ -118,6 +124,12 @@ TEST(Defaults, AreTheDocumentedValues) {
   EXPECT_EQ(c.face.minFacePx, 80);
   EXPECT_EQ(c.face.detectMaxSide, 480);
   EXPECT_TRUE(c.face.modelsDir.empty());
+  EXPECT_TRUE(c.liveness.enabled);
+  EXPECT_EQ(c.liveness.frames, 8);
+  EXPECT_EQ(c.liveness.borderSides, 2);
+  EXPECT_EQ(c.liveness.borderFrameShare, 0.5);
+  EXPECT_EQ(c.liveness.planarMinMotionPx, 3.0);
+  EXPECT_EQ(c.liveness.planarMaxResidual, 0.05);
   EXPECT_EQ(c.gpio.backend, GpioBackend::Log);
   EXPECT_EQ(c.gpio.chip, "gpiochip0");
   EXPECT_EQ(c.gpio.buzzerLine, 17);
@@ -171,8 +183,9 @@ TEST(ShippedConfig, SetsEveryKeyExplicitly) {
       ++assignments;
     }
   }
-  // gate 1, camera 7, badge 4, face 7, gpio 7 + 7 patterns, storage 2, audit 1, logging 2.
-  EXPECT_EQ(assignments, 38u);
+  // gate 1, camera 7, badge 4, face 7, liveness 6, gpio 7 + 7 patterns, storage 2, audit 1,
+  // logging 2.
+  EXPECT_EQ(assignments, 44u);
 }
 
 TEST(ShippedConfig, EveryKeyHasACommentRightAboveIt) {
@@ -410,9 +423,19 @@ INSTANTIATE_TEST_SUITE_P(
         // Unknown tables and keys.
         BadConfig{"UnknownTableNearAKnownOne", "[gate]\nid = \"a\"\n[cameras]\nwidth = 640\n", 3,
                   "cameras", "unknown key cameras (did you mean camera?)"},
+        BadConfig{"LivenessFramesTooFew", "[liveness]\nframes = 1\n", 2, "liveness.frames",
+                  "out of range [2, 30]"},
+        BadConfig{"LivenessSidesTooMany", "[liveness]\nborder_sides = 5\n", 2,
+                  "liveness.border_sides", "out of range [1, 4]"},
+        BadConfig{"LivenessShareZero", "[liveness]\nborder_frame_share = 0.0\n", 2,
+                  "liveness.border_frame_share", ""},
+        BadConfig{"LivenessResidualTooLarge", "[liveness]\nplanar_max_residual = 1.5\n", 2,
+                  "liveness.planar_max_residual", ""},
+        BadConfig{"LivenessEnabledNotABoolean", "[liveness]\nenabled = \"yes\"\n", 2,
+                  "liveness.enabled", ""},
         BadConfig{"UnknownTable", "\n[printer]\n", 2, "printer",
                   "unknown key printer; the known tables are [gate], [camera], [badge], [face], "
-                  "[gpio], [storage], [audit], [logging]"},
+                  "[liveness], [gpio], [storage], [audit], [logging]"},
         BadConfig{"UnknownKeyTypo", "[camera]\nwidth = 640\nheigth = 480\n", 3, "camera.heigth",
                   "unknown key camera.heigth (did you mean camera.height?)"},
         BadConfig{"UnknownKeySwappedLetters", "[camera]\nwidht = 640\n", 2, "camera.widht",

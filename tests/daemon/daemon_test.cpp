@@ -174,7 +174,7 @@ TEST_F(Daemon, DemoScenarioRunsToTheEndWithEveryOutcomeAsExpected) {
                   "# all defaults: the demo\n[logging]\ntarget = \"stderr\"\n");
   const auto r = test::runCommand(kDaemon, {"--config", (dir_ / "empty.toml").string()});
   EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("demo: 8 of 8 passages decided as expected"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("demo: 9 of 9 passages decided as expected"), std::string::npos) << r.out;
   for (const char* outcome :
        {"GRANTED", "MANUAL_CHECK", "MISMATCH", "REJECT_BADGE", "TIMEOUT", "OUT_OF_SERVICE"}) {
     EXPECT_NE(r.out.find(outcome), std::string::npos) << outcome;

@@ -331,3 +331,88 @@ TEST(OutcomeNames, AreStable) {
 
 }  // namespace
 }  // namespace facegate::gate
+
+// ---- With the liveness check on ----
+
+namespace facegate::gate {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LivenessMachine : public ::testing::Test {
+ protected:
+  static PassageMachine::Settings settings() {
+    PassageMachine::Settings s;
+    s.liveness = true;
+    return s;
+  }
+  PassageMachine::TimePoint at(std::chrono::milliseconds ms) const { return t0_ + ms; }
+  void startVerifying() {
+    ASSERT_TRUE(m_.qrDecoded(BadgeFingerprint{1}, at(0ms)));
+    ASSERT_FALSE(m_.badgeChecked({BadgeCheck::Kind::Volunteer, 42, ""}, at(5ms)));
+  }
+  const PassageMachine::TimePoint t0_ = PassageMachine::Clock::time_point{} + 1000h;
+  PassageMachine m_{settings()};
+};
+
+TEST_F(LivenessMachine, AMatchWaitsForTheLivenessVerdict) {
+  startVerifying();
+  EXPECT_TRUE(m_.wantsLiveness());
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(50ms)));
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(100ms)));
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(150ms))) << "enough samples, no verdict yet";
+  EXPECT_FALSE(m_.wantsSamples());
+  EXPECT_FALSE(m_.face({0.9, 1, 0}, at(170ms))) << "extra samples are not taken";
+  const auto d = m_.livenessJudged({false, "", "frames=8 border=0.00"}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Granted);
+  EXPECT_EQ(d->framesUsed, 3);
+  EXPECT_EQ(d->liveness, "frames=8 border=0.00");
+}
+
+TEST_F(LivenessMachine, ALiveVerdictBeforeTheSamplesWaitsForThem) {
+  startVerifying();
+  EXPECT_FALSE(m_.livenessJudged({false, "", "x"}, at(100ms)));
+  EXPECT_FALSE(m_.wantsLiveness());
+  EXPECT_FALSE(m_.face({0.8, 1, 0}, at(150ms)));
+  EXPECT_FALSE(m_.face({0.8, 1, 0}, at(200ms)));
+  const auto d = m_.face({0.8, 1, 0}, at(250ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Mismatch);
+}
+
+TEST_F(LivenessMachine, ASpoofVerdictDecidesAtOnceWhateverTheDistance) {
+  startVerifying();
+  EXPECT_FALSE(m_.face({0.2, 1, 0}, at(50ms)));
+  const auto d = m_.livenessJudged({true, "device-border", "border=1.00"}, at(100ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Spoof);
+  EXPECT_EQ(d->reason, "device-border");
+  EXPECT_FALSE(d->distance) << "a spoof is not a match verdict";
+  EXPECT_FALSE(m_.livenessJudged({false, "", ""}, at(120ms))) << "one verdict per passage";
+}
+
+TEST_F(LivenessMachine, NoVerdictByTheEndOfTheWindowIsNotGranted) {
+  startVerifying();
+  EXPECT_FALSE(m_.face({0.2, 1, 0}, at(50ms)));
+  EXPECT_FALSE(m_.face({0.2, 1, 0}, at(100ms)));
+  EXPECT_FALSE(m_.face({0.2, 1, 0}, at(150ms)));
+  const auto d = m_.tick(at(3100ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Timeout);
+  EXPECT_EQ(d->reason, "too-few-frames-for-liveness");
+}
+
+TEST_F(LivenessMachine, TheVerdictOfOnePassageDoesNotCarryOver) {
+  startVerifying();
+  ASSERT_TRUE(m_.livenessJudged({true, "planar-motion", ""}, at(100ms)));
+  m_.tick(at(200ms));
+  m_.tick(at(1300ms));  // cooldown over
+  ASSERT_EQ(m_.state(), State::Idle);
+  ASSERT_TRUE(m_.qrDecoded(BadgeFingerprint{2}, at(1400ms)));
+  ASSERT_FALSE(m_.badgeChecked({BadgeCheck::Kind::Volunteer, 43, ""}, at(1405ms)));
+  EXPECT_TRUE(m_.wantsLiveness());
+}
+
+}  // namespace
+}  // namespace facegate::gate

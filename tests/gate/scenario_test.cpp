@@ -81,8 +81,9 @@ TEST_F(DemoScenario, EveryPassageEndsAsExpected) {
   EXPECT_EQ(observed[1].faceCallsDuringPassage, 0U);
   EXPECT_GT(observed[0].faceCallsDuringPassage, 0U);
   // Badge rejections carry their reason; the impostor's distance is above the threshold.
-  EXPECT_EQ(observed[3].reason, "other-school");
-  EXPECT_EQ(observed[4].reason, "revoked");
+  EXPECT_EQ(observed[3].reason, "device-border") << "the edges of the printed sheet";
+  EXPECT_EQ(observed[4].reason, "other-school");
+  EXPECT_EQ(observed[5].reason, "revoked");
   ASSERT_TRUE(observed[2].distance);
   EXPECT_GT(*observed[2].distance, 0.58);
   ASSERT_TRUE(observed[0].distance);
@@ -101,6 +102,7 @@ TEST_F(DemoScenario, EveryPassageEndsAsExpected) {
   EXPECT_EQ(played("manual_check"), 1);
   EXPECT_EQ(played("reject_badge"), 2);
   EXPECT_EQ(played("timeout"), 1);
+  EXPECT_EQ(played("spoof"), 1);
   EXPECT_EQ(played("out_of_service"), 1);
   const auto mismatch = std::find_if(events.begin(), events.end(),
                                      [](const auto& e) { return e.pattern == "mismatch"; });

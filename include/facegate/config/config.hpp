@@ -95,6 +95,17 @@ struct FaceConfig {
   bool operator==(const FaceConfig&) const = default;
 };
 
+// [liveness] Presentation-attack detection (liveness/liveness.hpp has what each cue means).
+struct LivenessConfig {
+  bool enabled = true;
+  int frames = 8;                   // 2..30 frames with a face per presentation
+  int borderSides = 2;              // 1..4 sides of the face with a device/print edge
+  double borderFrameShare = 0.5;    // (0, 1] share of frames showing such an edge
+  double planarMinMotionPx = 3.0;   // (0, 100] motion below which planarity abstains
+  double planarMaxResidual = 0.05;  // (0, 1] residual/motion at or below which it is a plane
+  bool operator==(const LivenessConfig&) const = default;
+};
+
 // [gpio] Line numbers are offsets on `chip`; -1 = not connected. Used lines are distinct.
 struct GpioConfig {
   GpioBackend backend = GpioBackend::Log;
@@ -134,6 +145,7 @@ struct Config {
   CameraConfig camera;
   BadgeConfig badge;
   FaceConfig face;
+  LivenessConfig liveness;
   GpioConfig gpio;
   StorageConfig storage;
   AuditConfig audit;

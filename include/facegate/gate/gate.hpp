@@ -15,6 +15,7 @@
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/passage_machine.hpp"
 #include "facegate/gate/services.hpp"
+#include "facegate/liveness/liveness.hpp"
 #include "facegate/signal/signaller.hpp"
 
 namespace facegate::gate {
@@ -23,6 +24,7 @@ struct GateSettings {
   std::string gateId = "gate-1";
   PassageMachine::Settings passage;
   int minFacePx = 80;                                // smaller faces are too far away to verify
+  liveness::Settings liveness;                       // thresholds; on/off is passage.liveness
   std::map<std::string, std::vector<int>> patterns;  // by patternName(outcome)
 };
 
@@ -72,6 +74,9 @@ class Gate {
   bool storageFaulted() const { return storageFault_.has_value(); }
   bool inPassage() const;
   std::uint64_t faceEngineCalls() const { return faceEngineCalls_; }
+  // Milliseconds spent in the liveness check, summed, and the frames it looked at.
+  double livenessMs() const { return livenessMs_; }
+  std::uint64_t livenessFrames() const { return livenessFrames_; }
   const std::string& lastStatus() const { return lastStatus_; }
 
   // Called after each decision has been signalled and recorded (the demo prints it).
@@ -106,8 +111,11 @@ class Gate {
   ServiceNotifier& notifier_;
   PassageMachine machine_;
   badge::QrScanner scanner_;
+  liveness::LivenessCheck liveness_;
   std::optional<face::Embedding> template_;  // the badge holder's, during verification only
   std::uint64_t faceEngineCalls_ = 0;
+  double livenessMs_ = 0.0;
+  std::uint64_t livenessFrames_ = 0;
   std::string lastStatus_;
   std::optional<StorageFault> storageFault_;
   PassageMachine::TimePoint lastSeen_{};  // the latest time the gate was told

@@ -17,7 +17,7 @@ enum class Outcome {
   ManualCheck,   // valid badge of a pupil who did not volunteer: paper pass, no face processing
   RejectBadge,   // forged, another school's, revoked, expired, unknown, or unreadable badge
   Timeout,       // no usable face within the window
-  Spoof,         // presentation attack suspected (reserved for the liveness stage)
+  Spoof,         // presentation attack suspected: a photo or a screen held up to the camera
   OutOfService,  // the camera is down: pupils are checked by hand
 };
 std::string_view toString(Outcome outcome);     // GRANTED, MISMATCH, ...
@@ -45,6 +45,13 @@ struct FaceSample {
   int similarFaces = 0;   // other faces of similar size (tailgating hint)
 };
 
+// The liveness check's verdict on the presentation (liveness/liveness.hpp).
+struct LivenessVerdict {
+  bool spoof = false;
+  std::string cue;     // what flagged it ("device-border", "planar-motion"); empty if live
+  std::string detail;  // the cue scores, for the audit record: numbers only
+};
+
 struct Decision {
   Outcome outcome = Outcome::Timeout;
   std::optional<std::uint64_t> serial;
@@ -52,7 +59,8 @@ struct Decision {
   int framesUsed = 0;                    // face samples fused
   int maxSimilarFaces = 0;               // the largest tailgating hint seen
   std::chrono::milliseconds latency{0};  // from the first frame with the QR to the decision
-  std::string reason;                    // RejectBadge: why; OutOfService: what happened
+  std::string reason;    // RejectBadge: why; OutOfService: what happened; Spoof: the cue
+  std::string liveness;  // the liveness scores, when the check ran
 };
 
 // The decision logic of one gate, as a pure state machine: no I/O, time passed in.
@@ -66,8 +74,17 @@ struct Decision {
 //  BadgeRead     badgeChecked NonVolunteer                    Decided       MANUAL_CHECK
 //  BadgeRead     badgeChecked Volunteer                       Verifying     -
 //  Verifying     face, fewer than `frames` samples so far     Verifying     -
-//  Verifying     face, the `frames`-th sample                 Decided       GRANTED/MISMATCH
-//  Verifying     tick at window end, >= 1 sample              Decided       GRANTED/MISMATCH
+//  Verifying     face, the `frames`-th sample, liveness       Decided       GRANTED/MISMATCH
+//                passed or off
+//  Verifying     face, the `frames`-th sample, liveness       Verifying     - (waits)
+//                not judged yet
+//  Verifying     livenessJudged spoof                         Decided       SPOOF
+//  Verifying     livenessJudged live, `frames` samples        Decided       GRANTED/MISMATCH
+//  Verifying     livenessJudged live, fewer samples           Verifying     -
+//  Verifying     tick at window end, >= 1 sample, liveness    Decided       GRANTED/MISMATCH
+//                passed or off
+//  Verifying     tick at window end, >= 1 sample, liveness    Decided       TIMEOUT (fail
+//                not judged                                                 closed)
 //  Verifying     tick at window end, no sample                Decided       TIMEOUT
 //  Verifying     qrDecoded (any badge)                        Verifying     - (one at a time)
 //  Decided       tick                                         Cooldown      -
@@ -105,6 +122,7 @@ class PassageMachine {
     Fusion fusion = Fusion::Median;
     std::chrono::milliseconds debounce{5000};
     std::chrono::milliseconds cooldown{1000};  // after a decision, before the next passage
+    bool liveness = false;  // a liveness verdict is needed before GRANTED/MISMATCH
   };
 
   explicit PassageMachine(const Settings& settings) : settings_(settings) {}
@@ -122,6 +140,7 @@ class PassageMachine {
 
   std::optional<Decision> badgeChecked(const BadgeCheck& check, TimePoint now);
   std::optional<Decision> face(const FaceSample& sample, TimePoint now);
+  std::optional<Decision> livenessJudged(const LivenessVerdict& verdict, TimePoint now);
   std::optional<Decision> tick(TimePoint now);
 
   // Out of service: the camera stopped delivering frames, or the audit log cannot be
@@ -140,6 +159,13 @@ class PassageMachine {
   // True while the frame loop should look for faces (and only then: a non-volunteer's
   // passage never reaches the face engine).
   bool wantsFaces() const { return state_ == State::Verifying; }
+  // While verifying: more face samples are useful (else only the liveness check is missing).
+  bool wantsSamples() const {
+    return state_ == State::Verifying && static_cast<int>(samples_.size()) < settings_.frames;
+  }
+  bool wantsLiveness() const {
+    return state_ == State::Verifying && settings_.liveness && !liveness_;
+  }
   // True while the frame loop should look for badges.
   bool wantsBadges() const { return state_ == State::Idle; }
 
@@ -158,6 +184,7 @@ class PassageMachine {
   TimePoint decidedAt_{};
   std::optional<std::uint64_t> serial_;
   std::vector<FaceSample> samples_;
+  std::optional<LivenessVerdict> liveness_;
   // Recently seen badges and when; entries older than `debounce` are dropped.
   std::map<BadgeFingerprint, TimePoint> recentBadges_;
   std::optional<BadgeFingerprint> currentBadge_;
