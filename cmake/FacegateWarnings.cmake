@@ -16,11 +16,25 @@ if(FACEGATE_WERROR)
   target_compile_options(facegate_warnings INTERFACE -Werror)
 endif()
 
+# AddressSanitizer + UndefinedBehaviorSanitizer (`scripts/test.sh --sanitize` runs the whole
+# suite with it). Every facegate target gets it through facegate_apply_warnings: the libraries
+# (including the dlib network in src/face/recognition_net.cpp), facegate, facegated and the
+# test executables. Third-party shared libraries are not instrumented.
 add_library(facegate_sanitizers INTERFACE)
 if(FACEGATE_SANITIZE)
   target_compile_options(facegate_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(facegate_sanitizers INTERFACE -fsanitize=address,undefined)
+  # GCC's flow-sensitive warnings see the sanitizers' extra checks as paths and report
+  # impossible cases (measured with GCC 12: -Wmaybe-uninitialized on an engaged std::optional in
+  # the signal tests, -Wstringop-overflow on a vector::resize in the badge tests). GCC's manual
+  # recommends against combining -Werror with sanitizers; they stay warnings here, and errors
+  # in the normal -Werror build of the same code.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(facegate_sanitizers INTERFACE
+      -Wno-error=maybe-uninitialized -Wno-error=stringop-overflow -Wno-error=stringop-overread
+      -Wno-error=array-bounds -Wno-error=null-dereference)
+  endif()
 endif()
 
 function(facegate_apply_warnings target)
