@@ -37,6 +37,9 @@ constexpr std::array<Spelling<StorageMode>, 2> kStorageModes{{
     {"sealed", StorageMode::Sealed},
     {"on-badge", StorageMode::OnBadge},
 }};
+// face.fusion: deprecated, accepted (and still checked, so that a typo is named) with a
+// warning. Every frame of a decision window must now match; no fusion rule applies.
+enum class Fusion { Median, Best };
 constexpr std::array<Spelling<Fusion>, 2> kFusions{{
     {"median", Fusion::Median},
     {"best", Fusion::Best},
@@ -271,6 +274,12 @@ class Problems {
   }
   void addUnknownKey(UnknownKey unknown) { unknownKeys_.push_back(std::move(unknown)); }
 
+  // Not a problem: the configuration is used, but the technician should hear about it.
+  void warn(toml::source_index line, std::string_view text) {
+    warnings_.push_back(fmt::format("{}:{}: {}", sourceName_, line, text));
+  }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
   bool empty() const { return problems_.empty() && unknownKeys_.empty(); }
 
   // One line per problem, ordered by line in the file.
@@ -293,6 +302,8 @@ class Problems {
   }
 
  private:
+  std::vector<std::string> warnings_;
+
   std::string describeUnknownKey(const UnknownKey& unknown) const {
     const std::string path = keyPath(unknown.table, unknown.key);
     const auto known = knownKeys_.find(unknown.table);
@@ -601,14 +612,14 @@ void readGate(Table table, GateConfig& gate) {
   table.finish();
 }
 
-void readCamera(Table table, CameraConfig& camera, Problems& problems) {
+Field readCamera(Table table, CameraConfig& camera, Problems& problems) {
   static constexpr TextRule kSource{1, kMaxCameraSourceChars, nullptr,
                                     "\"demo\", a camera index or device, a URL or a video file "
                                     "(1 to 1024 characters)"};
   table.text("source", camera.source, kSource);
   table.integer("width", camera.width, 160, 3840);
   table.integer("height", camera.height, 120, 2160);
-  table.integer("fps", camera.fps, 1, 120);
+  const Field fps = table.integer("fps", camera.fps, 1, 120);
   // At most half of the unit's WatchdogSec=10s: the frame loop kicks the watchdog between
   // reads, so one read must never outlast it.
   table.integer("stall_timeout_ms", camera.stallTimeoutMs, 200, 5000);
@@ -626,6 +637,7 @@ void readCamera(Table table, CameraConfig& camera, Problems& problems) {
                     maxWait.given() ? "" : " (the default)", table.pathOf("reconnect_min_ms"),
                     camera.reconnectMinMs, minWait.given() ? "" : " (the default)"));
   }
+  return fps;
 }
 
 Field readBadge(Table table, BadgeConfig& badge) {
@@ -637,15 +649,28 @@ Field readBadge(Table table, BadgeConfig& badge) {
   return templateKey;
 }
 
-void readFace(Table table, FaceConfig& face) {
+struct FaceFields {
+  Field windowMs;
+  Field frames;
+};
+
+FaceFields readFace(Table table, FaceConfig& face, Problems& problems) {
   table.number("threshold", face.threshold, 0.0, 2.0);
-  table.integer("window_ms", face.windowMs, 500, 20000);
-  table.integer("frames", face.frames, 1, 15);
-  table.choice("fusion", face.fusion, kFusions);
+  const Field windowMs = table.integer("window_ms", face.windowMs, 500, 20000);
+  const Field frames = table.integer("frames", face.frames, 1, 15);
+  Fusion fusion = Fusion::Median;
+  if (const Field given = table.choice("fusion", fusion, kFusions);
+      given.given() && !given.invalid()) {
+    problems.warn(given.line, fmt::format("{} is no longer used and has no effect: every frame "
+                                          "of the decision window must match the template; "
+                                          "remove the key",
+                                          table.pathOf("fusion")));
+  }
   table.integer("min_face_px", face.minFacePx, 40, 1000);
   table.integer("detect_max_side", face.detectMaxSide, 80, 4096);
   table.path("models_dir", face.modelsDir, true);
   table.finish();
+  return {windowMs, frames};
 }
 
 void readGpio(Table table, GpioConfig& gpio, Problems& problems) {
@@ -706,14 +731,15 @@ Field readStorage(Table table, StorageConfig& storage) {
   return mode;
 }
 
-void readLiveness(Table table, LivenessConfig& liveness) {
+Field readLiveness(Table table, LivenessConfig& liveness) {
   table.boolean("enabled", liveness.enabled);
-  table.integer("frames", liveness.frames, 2, 30);
+  const Field frames = table.integer("frames", liveness.frames, 2, 30);
   table.integer("border_sides", liveness.borderSides, 1, 4);
   table.number("border_frame_share", liveness.borderFrameShare, 0.0, 1.0);
   table.number("planar_min_motion_px", liveness.planarMinMotionPx, 0.0, 100.0);
   table.number("planar_max_residual", liveness.planarMaxResidual, 0.0, 1.0);
   table.finish();
+  return frames;
 }
 
 void readAudit(Table table, AuditConfig& audit) {
@@ -832,10 +858,10 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   Config config = defaults();
   Table root(problems, &document, "");
   readGate(root.table("gate"), config.gate);
-  readCamera(root.table("camera"), config.camera, problems);
+  const Field fps = readCamera(root.table("camera"), config.camera, problems);
   const Field templateKey = readBadge(root.table("badge"), config.badge);
-  readFace(root.table("face"), config.face);
-  readLiveness(root.table("liveness"), config.liveness);
+  const FaceFields face = readFace(root.table("face"), config.face, problems);
+  const Field livenessFrames = readLiveness(root.table("liveness"), config.liveness);
   readGpio(root.table("gpio"), config.gpio, problems);
   const Field mode = readStorage(root.table("storage"), config.storage);
   readAudit(root.table("audit"), config.audit);
@@ -849,10 +875,38 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
                  "the templates carried on the badges");
   }
 
+  // A window too short to ever hold a decision's frames would time out every passage.
+  const int needed = decisionFrames(config);
+  const bool checkable = !fps.invalid() && !face.windowMs.invalid() && !face.frames.invalid() &&
+                         !livenessFrames.invalid();
+  if (checkable &&
+      std::int64_t{config.face.windowMs} * config.camera.fps < std::int64_t{needed} * 1000) {
+    const std::int64_t neededMs =
+        (std::int64_t{needed} * 1000 + config.camera.fps - 1) / config.camera.fps;
+    const toml::source_index line = face.windowMs.given()    ? face.windowMs.line
+                                    : fps.given()            ? fps.line
+                                    : livenessFrames.given() ? livenessFrames.line
+                                                             : face.frames.line;
+    problems.add(line, fmt::format("face.window_ms = {} is too short: a decision needs {} frames "
+                                   "of one face ({}), which take {} ms at camera.fps = {}; make "
+                                   "it at least {} (the pupil also needs time to face the "
+                                   "camera: the default is 3000)",
+                                   config.face.windowMs, needed,
+                                   needed == config.face.frames && !config.liveness.enabled
+                                       ? "face.frames"
+                                       : "the larger of face.frames and liveness.frames",
+                                   neededMs, config.camera.fps, neededMs));
+  }
+
   if (!problems.empty()) {
     return fail(ErrorCode::InvalidArgument, problems.message());
   }
+  config.warnings = problems.warnings();
   return config;
+}
+
+int decisionFrames(const Config& config) {
+  return std::max(config.face.frames, config.liveness.enabled ? config.liveness.frames : 0);
 }
 
 Result<Config> loadConfig(const fs::path& path) {
@@ -880,9 +934,6 @@ Result<Config> loadConfig(const fs::path& path) {
 
 std::string_view toString(StorageMode mode) noexcept {
   return spell(kStorageModes, mode);
-}
-std::string_view toString(Fusion fusion) noexcept {
-  return spell(kFusions, fusion);
 }
 std::string_view toString(GpioBackend backend) noexcept {
   return spell(kGpioBackends, backend);

@@ -103,8 +103,17 @@ bool isDemo(const config::Config& c) {
   return c.camera.source == "demo";
 }
 
-// Everything --check-config checks: the config itself, then the files it names.
-std::vector<std::string> checkFiles(const config::Config& c) {
+// The models directory: --models, else face.models_dir, else the default search.
+Result<fs::path> modelDirFor(const config::Config& c, const std::optional<fs::path>& modelFlag) {
+  return face::findModelDir(modelFlag                  ? modelFlag
+                            : c.face.modelsDir.empty() ? std::nullopt
+                                                       : std::optional<fs::path>(c.face.modelsDir));
+}
+
+// Everything --check-config checks: the config itself, then the files it names, as the
+// daemon would find them (the same model lookup, --models included).
+std::vector<std::string> checkFiles(const config::Config& c,
+                                    const std::optional<fs::path>& modelFlag) {
   std::vector<std::string> problems;
   if (!isDemo(c)) {
     if (auto key = badge::loadPublicKey(c.badge.publicKey); !key) {
@@ -121,9 +130,16 @@ std::vector<std::string> checkFiles(const config::Config& c) {
       problems.push_back(
           fmt::format("storage.database: directory {} does not exist", dbDir.string()));
     }
+    const fs::file_status db = fs::symlink_status(c.storage.database, ec);
+    if (fs::is_directory(db)) {
+      problems.push_back(fmt::format("storage.database: {} is a directory, not a database file",
+                                     c.storage.database.string()));
+    } else if (fs::exists(db) && !fs::is_regular_file(db)) {
+      problems.push_back(
+          fmt::format("storage.database: {} is not a regular file", c.storage.database.string()));
+    }
   }
-  auto modelDir = face::findModelDir(
-      c.face.modelsDir.empty() ? std::nullopt : std::optional<fs::path>(c.face.modelsDir));
+  auto modelDir = modelDirFor(c, modelFlag);
   if (!modelDir) {
     problems.push_back(modelDir.error().message);
   } else {
@@ -156,10 +172,10 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
             configPath ? configPath->string() : std::string("embedded defaults"),
             demo ? ": demo scenario, no camera" : "");
 
-  auto modelDir = face::findModelDir(modelFlag ? modelFlag
-                                     : cfg.face.modelsDir.empty()
-                                         ? std::nullopt
-                                         : std::optional<fs::path>(cfg.face.modelsDir));
+  for (const auto& warning : cfg.warnings) {
+    log->warn("configuration: {}", warning);
+  }
+  auto modelDir = modelDirFor(cfg, modelFlag);
   if (!modelDir) {
     throw std::runtime_error(modelDir.error().message);
   }
@@ -359,6 +375,9 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
       log->error("configuration reload refused, keeping the running one: {}",
                  fresh.error().message);
     } else {
+      for (const auto& warning : fresh->warnings) {
+        log->warn("configuration: {}", warning);
+      }
       gate.reconfigure(gate::gateSettingsFrom(*fresh));
       loop.reconfigure(loopSettings(*fresh, demo));
       configureLogging(toDestination(fresh->logging.target), toSpdlog(fresh->logging.level));
@@ -423,7 +442,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (checkOnly) {
-    const auto problems = checkFiles(*cfg);
+    for (const auto& w : cfg->warnings) {
+      fmt::print(stderr, "facegated: warning: {}\n", w);
+    }
+    const auto problems = checkFiles(*cfg, modelFlag);
     for (const auto& p : problems) {
       fmt::print(stderr, "facegated: {}\n", p);
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <map>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "facegate/core/stopwatch.hpp"
 #include "facegate/face/image_file.hpp"
+#include "facegate/face/track.hpp"
 
 namespace facegate::eval {
 namespace {
@@ -130,6 +132,12 @@ Result<std::vector<PadPresentation>> judgeSequence(face::FaceEngine& engine,
                                                    int minFacePx, const std::string& source) {
   std::vector<PadPresentation> out;
   liveness::LivenessCheck check(settings);
+  // The face is followed from frame to frame as the gate follows it: a presentation is the
+  // frames of one face, never two faces merged.
+  face::FaceTrack track;
+  const auto frameTime = [](std::size_t i) {
+    return face::FaceTrack::TimePoint{} + std::chrono::milliseconds(33) * static_cast<long>(i);
+  };
   int first = -1;
   double spentMs = 0.0;
   for (std::size_t i = 0; i < frames.size(); ++i) {
@@ -138,11 +146,22 @@ Result<std::vector<PadPresentation>> judgeSequence(face::FaceEngine& engine,
     if (!detection) {
       return tl::unexpected(detection.error());
     }
-    if (detection->faces.empty()) {
-      continue;
+    std::vector<cv::Rect> usable;
+    for (const auto& f : detection->faces) {
+      if (std::min(f.rect.width, f.rect.height) >= minFacePx) {
+        usable.push_back(f.rect);
+      }
     }
-    const face::FaceBox& largest = detection->faces.front();
-    if (std::min(largest.rect.width, largest.rect.height) < minFacePx) {
+    // Frames are taken as consecutive at 30 fps: only the number of frames a face is missing
+    // matters here.
+    const auto followed = track.update(usable, frameTime(i), frames[i].size());
+    if (followed.step == face::FaceTrack::Step::Lost ||
+        followed.step == face::FaceTrack::Step::Restarted) {
+      check.reset();
+      first = -1;
+      spentMs = 0.0;
+    }
+    if (!followed.index) {
       continue;
     }
     if (first < 0) {
@@ -151,7 +170,7 @@ Result<std::vector<PadPresentation>> judgeSequence(face::FaceEngine& engine,
     cv::Mat grey;
     cv::cvtColor(frames[i], grey, cv::COLOR_BGR2GRAY);
     const Stopwatch watch;
-    auto judged = check.add(grey, largest.rect);
+    auto judged = check.add(grey, usable[*followed.index]);
     spentMs += watch.elapsedMs();
     if (judged) {
       out.push_back({fmt::format("{} frames {}-{}", source, first, i), first, *judged,

@@ -26,26 +26,6 @@ BadgeFingerprint fingerprint(std::string_view text) {
   return out;
 }
 
-// The candidate is the largest face, weighted towards the centre of the frame: the pupil
-// at the gate stands in front of the camera, someone passing by is off to the side.
-std::size_t pickCandidate(const std::vector<face::FaceBox>& faces, const cv::Size& frame) {
-  std::size_t best = 0;
-  double bestScore = -1.0;
-  const cv::Point2d centre(frame.width / 2.0, frame.height / 2.0);
-  const double halfDiagonal = std::hypot(frame.width / 2.0, frame.height / 2.0);
-  for (std::size_t i = 0; i < faces.size(); ++i) {
-    const cv::Rect& r = faces[i].rect;
-    const cv::Point2d c(r.x + r.width / 2.0, r.y + r.height / 2.0);
-    const double offCentre = std::hypot(c.x - centre.x, c.y - centre.y) / halfDiagonal;
-    const double score = static_cast<double>(r.area()) * (1.0 - 0.5 * offCentre);
-    if (score > bestScore) {
-      bestScore = score;
-      best = i;
-    }
-  }
-  return best;
-}
-
 std::string serialText(const std::optional<std::uint64_t>& serial) {
   return serial ? fmt::format("{:016x}", *serial) : std::string("-");
 }
@@ -177,6 +157,11 @@ std::optional<Decision> Gate::onFrame(const camera::Frame& frame) {
   const State state = machine_.state();
   if (state == State::Idle || state == State::Cooldown) {
     scanForBadge(frame, decided);
+    // The frame that shows the badge often shows the pupil's face too: it is the window's
+    // first frame, one frame interval (33 ms at 30 fps) less to wait.
+    if (!decided && machine_.wantsFaces()) {
+      verifyFace(frame, decided);
+    }
   } else if (machine_.wantsFaces()) {
     verifyFace(frame, decided);
   }
@@ -203,6 +188,7 @@ void Gate::scanForBadge(const camera::Frame& frame, std::optional<Decision>& dec
   for (auto& text : texts) {
     if (machine_.qrDecoded(fingerprint(text), frame.capturedAt)) {
       liveness_.reset();
+      track_.reset();
       CheckedBadge checked = badges_.check(text, wall_.unixNow());
       template_ = std::move(checked.templ);
       decided = machine_.badgeChecked(checked.check, frame.capturedAt);
@@ -217,55 +203,67 @@ void Gate::scanForBadge(const camera::Frame& frame, std::optional<Decision>& dec
 }
 
 void Gate::verifyFace(const camera::Frame& frame, std::optional<Decision>& decided) {
+  if (!template_) {
+    return;
+  }
   ++faceEngineCalls_;
   face::StageTimings ms;
   auto detection = engine_.detect(frame.bgr, ms);
-  if (!detection || detection->faces.empty() || !template_) {
+  if (!detection) {
     return;
   }
-  std::vector<face::FaceBox> usable;
+  std::vector<cv::Rect> usable;
   for (const auto& f : detection->faces) {
     if (std::min(f.rect.width, f.rect.height) >= settings_.minFacePx) {
-      usable.push_back(f);
+      usable.push_back(f.rect);
     }
   }
-  if (usable.empty()) {
-    return;
+  // Every frame of the window shows the same face: followed from frame to frame, and
+  // compared with the template in every frame (below).
+  const face::FaceTrack::Update followed =
+      track_.update(usable, frame.capturedAt, frame.bgr.size());
+  if (followed.step == face::FaceTrack::Step::Lost ||
+      followed.step == face::FaceTrack::Step::Restarted) {
+    logger("gate")->debug("verifying: the followed face was {}; the window starts again",
+                          followed.why);
+    machine_.trackBroken(frame.capturedAt);
+    liveness_.reset();
   }
-  const std::size_t pick = pickCandidate(usable, frame.bgr.size());
-  const face::FaceBox candidate = usable[pick];
+  if (!followed.index) {
+    return;  // no usable face in this frame
+  }
+  const cv::Rect candidate = usable[*followed.index];
   int similar = 0;
   for (std::size_t i = 0; i < usable.size(); ++i) {
-    if (i != pick && usable[i].rect.area() >= kSimilarFaceAreaRatio * candidate.rect.area()) {
+    if (i != *followed.index && usable[i].area() >= kSimilarFaceAreaRatio * candidate.area()) {
       ++similar;
     }
   }
-  if (machine_.wantsSamples()) {
-    auto embedding = engine_.describe(frame.bgr, candidate, ms);
-    if (embedding) {
-      const double distance = face::distance(*embedding, *template_);
-      decided =
-          machine_.face(FaceSample{distance, static_cast<int>(detection->faces.size()), similar},
-                        frame.capturedAt);
-      if (decided) {
-        return;
-      }
-    }
+  auto embedding = engine_.describe(frame.bgr, face::FaceBox{candidate, 0.0}, ms);
+  if (!embedding) {
+    // Not compared, so not part of the window either: the liveness check must judge the
+    // frames that were compared, no others.
+    logger("gate")->debug("verifying: the face could not be described: {}",
+                          embedding.error().message);
+    return;
   }
-  if (machine_.wantsLiveness()) {
-    const Stopwatch watch;
-    cv::Mat grey;
-    cv::cvtColor(frame.bgr, grey, cv::COLOR_BGR2GRAY);
-    const auto judged = liveness_.add(grey, candidate.rect);
-    grey.setTo(0);
-    livenessMs_ += watch.elapsedMs();
-    ++livenessFrames_;
-    if (judged) {
-      const bool spoof = judged->verdict == liveness::Verdict::Spoof;
-      decided = machine_.livenessJudged(
-          LivenessVerdict{spoof, judged->cue, liveness::describe(judged->scores)},
-          frame.capturedAt);
-    }
+  const double distance = face::distance(*embedding, *template_);
+  decided = machine_.face(FaceSample{distance, static_cast<int>(detection->faces.size()), similar},
+                          frame.capturedAt);
+  if (decided || !machine_.wantsLiveness()) {
+    return;
+  }
+  const Stopwatch watch;
+  cv::Mat grey;
+  cv::cvtColor(frame.bgr, grey, cv::COLOR_BGR2GRAY);
+  const auto judged = liveness_.add(grey, candidate);
+  grey.setTo(0);
+  livenessMs_ += watch.elapsedMs();
+  ++livenessFrames_;
+  if (judged) {
+    const bool spoof = judged->verdict == liveness::Verdict::Spoof;
+    decided = machine_.livenessJudged(
+        LivenessVerdict{spoof, judged->cue, liveness::describe(judged->scores)}, frame.capturedAt);
   }
 }
 
@@ -302,6 +300,7 @@ signal::Pattern Gate::patternFor(Outcome outcome) const {
 void Gate::finish(const Decision& d) {
   template_.reset();  // wiped by its SecureBox
   liveness_.reset();  // its frames are zeroed
+  track_.reset();
   const std::int64_t now = wall_.unixNow();
 
   // On record first, then signalled: a decision that cannot be recorded is withheld.
@@ -312,10 +311,12 @@ void Gate::finish(const Decision& d) {
   event.badgeSerial = d.serial;
   event.outcome = std::string(toString(d.outcome));
   event.distance = d.distance;
-  event.detail =
-      fmt::format("frames={} latency_ms={} similar_faces={}{}{}", d.framesUsed, d.latency.count(),
-                  d.maxSimilarFaces, d.reason.empty() ? "" : " reason=" + d.reason,
-                  d.liveness.empty() ? "" : " liveness: " + d.liveness);
+  event.detail = fmt::format(
+      "frames={}{}{} latency_ms={} similar_faces={}{}{}", d.framesUsed,
+      d.medianDistance ? fmt::format(" median={:.3f}", *d.medianDistance) : std::string(),
+      d.trackBreaks > 0 ? fmt::format(" track_breaks={}", d.trackBreaks) : std::string(),
+      d.latency.count(), d.maxSimilarFaces, d.reason.empty() ? "" : " reason=" + d.reason,
+      d.liveness.empty() ? "" : " liveness: " + d.liveness);
   Decision shown = d;
   std::optional<Outcome> withheld;
   if (!record(event)) {

@@ -1,6 +1,9 @@
 #include "facegate/gate/passage_machine.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
 
 namespace facegate::gate {
 
@@ -69,7 +72,10 @@ bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
   currentBadge_ = badge;
   passageStart_ = now;
   serial_.reset();
-  samples_.clear();
+  window_.clear();
+  compared_.clear();
+  anyMismatch_ = false;
+  trackBreaks_ = 0;
   liveness_.reset();
   state_ = State::BadgeRead;
   return true;
@@ -95,18 +101,37 @@ std::optional<Decision> PassageMachine::badgeChecked(const BadgeCheck& check, Ti
   return std::nullopt;
 }
 
+bool PassageMachine::windowComplete() const {
+  return static_cast<int>(window_.size()) >= std::max(1, settings_.frames);
+}
+
 std::optional<Decision> PassageMachine::face(const FaceSample& sample, TimePoint now) {
   if (state_ != State::Verifying) {
     return std::nullopt;
   }
-  if (static_cast<int>(samples_.size()) >= settings_.frames) {
-    return std::nullopt;  // enough samples; still waiting for the liveness verdict
+  if (windowComplete()) {
+    return std::nullopt;  // the window is full; still waiting for the liveness verdict
   }
-  samples_.push_back(sample);
-  if (static_cast<int>(samples_.size()) >= settings_.frames && (!settings_.liveness || liveness_)) {
-    return fuse(now);
+  window_.push_back(sample);
+  compared_.push_back(sample.distance);
+  // NaN compares false: a distance that is not a number is not a match.
+  anyMismatch_ = anyMismatch_ || !(sample.distance <= settings_.threshold);
+  if (windowComplete() && (!settings_.liveness || liveness_)) {
+    return verdictOnIdentity(now);
   }
   return std::nullopt;
+}
+
+void PassageMachine::trackBroken(TimePoint /*now*/) {
+  if (state_ != State::Verifying) {
+    return;
+  }
+  // The frames so far showed another face, or a face that went away: they never count
+  // towards the next window, nor does a liveness verdict on them. Failed matches are kept
+  // (anyMismatch_): showing the owner's photo after one's own face does not undo it.
+  window_.clear();
+  liveness_.reset();
+  ++trackBreaks_;
 }
 
 std::optional<Decision> PassageMachine::livenessJudged(const LivenessVerdict& verdict,
@@ -120,8 +145,8 @@ std::optional<Decision> PassageMachine::livenessJudged(const LivenessVerdict& ve
     d.reason = verdict.cue;
     return d;
   }
-  if (static_cast<int>(samples_.size()) >= settings_.frames) {
-    return fuse(now);
+  if (windowComplete()) {
+    return verdictOnIdentity(now);
   }
   return std::nullopt;
 }
@@ -130,18 +155,20 @@ std::optional<Decision> PassageMachine::tick(TimePoint now) {
   switch (state_) {
     case State::Verifying:
       if (now - verifyStart_ >= settings_.window) {
-        if (samples_.empty()) {
+        if (anyMismatch_) {
+          // A face that is not the badge holder's was seen: the supervisor must know, even
+          // if no complete window followed.
+          return verdictOnIdentity(now);
+        }
+        if (compared_.empty()) {
           forgetCurrentBadge();  // no verdict on the pupil: let them try again at once
           return decide(Outcome::Timeout, now);
         }
-        if (settings_.liveness && !liveness_) {
-          // Fail closed: a face that was never checked for liveness is not granted.
-          forgetCurrentBadge();
-          Decision d = decide(Outcome::Timeout, now);
-          d.reason = "too-few-frames-for-liveness";
-          return d;
-        }
-        return fuse(now);
+        // Fail closed: never decide on part of a window, nor on a face never judged live.
+        forgetCurrentBadge();
+        Decision d = decide(Outcome::Timeout, now);
+        d.reason = settings_.liveness ? "too-few-frames-for-liveness" : "too-few-frames";
+        return d;
       }
       return std::nullopt;
     case State::Decided: state_ = State::Cooldown; return std::nullopt;
@@ -198,8 +225,9 @@ Decision PassageMachine::decide(Outcome outcome, TimePoint now) {
   Decision d;
   d.outcome = outcome;
   d.serial = serial_;
-  d.framesUsed = static_cast<int>(samples_.size());
-  for (const auto& s : samples_) {
+  d.framesUsed = static_cast<int>(window_.size());
+  d.trackBreaks = trackBreaks_;
+  for (const auto& s : window_) {
     d.maxSimilarFaces = std::max(d.maxSimilarFaces, s.similarFaces);
   }
   d.latency = std::chrono::duration_cast<std::chrono::milliseconds>(now - passageStart_);
@@ -208,25 +236,29 @@ Decision PassageMachine::decide(Outcome outcome, TimePoint now) {
   }
   state_ = State::Decided;
   decidedAt_ = now;
-  samples_.clear();
+  window_.clear();
+  compared_.clear();
   return d;
 }
 
-std::optional<Decision> PassageMachine::fuse(TimePoint now) {
-  std::vector<double> distances;
-  distances.reserve(samples_.size());
-  for (const auto& s : samples_) {
-    distances.push_back(s.distance);
+std::optional<Decision> PassageMachine::verdictOnIdentity(TimePoint now) {
+  // Every frame compared must match: the largest distance decides. (A median or the best
+  // frame would let a few frames of the owner's photo carry frames of another face.)
+  std::vector<double> distances = compared_;
+  std::sort(distances.begin(), distances.end(), [](double a, double b) {
+    return a < b || (!std::isnan(a) && std::isnan(b));  // NaN last: the worst
+  });
+  const std::size_t n = distances.size();
+  const double median =
+      n % 2 == 1 ? distances[n / 2] : (distances[n / 2 - 1] + distances[n / 2]) / 2.0;
+  Decision d = decide(anyMismatch_ ? Outcome::Mismatch : Outcome::Granted, now);
+  d.distance = distances.back();
+  d.medianDistance = median;
+  if (anyMismatch_) {
+    const auto above = std::count_if(distances.begin(), distances.end(),
+                                     [&](double v) { return !(v <= settings_.threshold); });
+    d.reason = fmt::format("{}-of-{}-frames-do-not-match", above, n);
   }
-  std::sort(distances.begin(), distances.end());
-  double fused = distances.front();  // best
-  if (settings_.fusion == Fusion::Median) {
-    const std::size_t n = distances.size();
-    fused = n % 2 == 1 ? distances[n / 2] : (distances[n / 2 - 1] + distances[n / 2]) / 2.0;
-  }
-  const Outcome outcome = fused <= settings_.threshold ? Outcome::Granted : Outcome::Mismatch;
-  Decision d = decide(outcome, now);
-  d.distance = fused;
   return d;
 }
 

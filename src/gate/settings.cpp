@@ -7,8 +7,7 @@ GateSettings gateSettingsFrom(const config::Config& c) {
   s.gateId = c.gate.id;
   s.passage.threshold = c.face.threshold;
   s.passage.window = std::chrono::milliseconds(c.face.windowMs);
-  s.passage.frames = c.face.frames;
-  s.passage.fusion = c.face.fusion == config::Fusion::Best ? Fusion::Best : Fusion::Median;
+  s.passage.frames = config::decisionFrames(c);
   s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
   s.minFacePx = c.face.minFacePx;
   s.passage.liveness = c.liveness.enabled;

@@ -69,7 +69,6 @@ void expectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.face.threshold, expected.face.threshold);
   EXPECT_EQ(actual.face.windowMs, expected.face.windowMs);
   EXPECT_EQ(actual.face.frames, expected.face.frames);
-  EXPECT_EQ(actual.face.fusion, expected.face.fusion);
   EXPECT_EQ(actual.face.minFacePx, expected.face.minFacePx);
   EXPECT_EQ(actual.face.detectMaxSide, expected.face.detectMaxSide);
   EXPECT_EQ(actual.face.modelsDir, expected.face.modelsDir);
@@ -98,6 +97,7 @@ void expectSameConfig(const Config& actual, const Config& expected) {
   EXPECT_EQ(actual.audit.retentionDays, expected.audit.retentionDays);
   EXPECT_EQ(actual.logging.level, expected.logging.level);
   EXPECT_EQ(actual.logging.target, expected.logging.target);
+  EXPECT_EQ(actual.warnings, expected.warnings);
   EXPECT_TRUE(actual == expected) << "a field is missing from this comparison";
 }
 
@@ -120,7 +120,7 @@ TEST(Defaults, AreTheDocumentedValues) {
   EXPECT_EQ(c.face.threshold, face::kDefaultMatchThreshold);
   EXPECT_EQ(c.face.windowMs, 3000);
   EXPECT_EQ(c.face.frames, 3);
-  EXPECT_EQ(c.face.fusion, Fusion::Median);
+  EXPECT_TRUE(c.warnings.empty());
   EXPECT_EQ(c.face.minFacePx, 80);
   EXPECT_EQ(c.face.detectMaxSide, 480);
   EXPECT_TRUE(c.face.modelsDir.empty());
@@ -183,9 +183,9 @@ TEST(ShippedConfig, SetsEveryKeyExplicitly) {
       ++assignments;
     }
   }
-  // gate 1, camera 7, badge 4, face 7, liveness 6, gpio 7 + 7 patterns, storage 2, audit 1,
+  // gate 1, camera 7, badge 4, face 6, liveness 6, gpio 7 + 7 patterns, storage 2, audit 1,
   // logging 2.
-  EXPECT_EQ(assignments, 44u);
+  EXPECT_EQ(assignments, 43u);
 }
 
 TEST(ShippedConfig, EveryKeyHasACommentRightAboveIt) {
@@ -233,7 +233,6 @@ valid_days = 3660
 threshold = 0.5
 window_ms = 20000
 frames = 15
-fusion = "best"
 min_face_px = 40
 detect_max_side = 4096
 models_dir = "/opt/models"
@@ -265,7 +264,6 @@ target = "journal"
   e.face.threshold = 0.5;
   e.face.windowMs = 20000;
   e.face.frames = 15;
-  e.face.fusion = Fusion::Best;
   e.face.minFacePx = 40;
   e.face.detectMaxSide = 4096;
   e.face.modelsDir = "/opt/models";
@@ -299,10 +297,13 @@ reconnect_max_ms = 100
 valid_days = 1
 [face]
 threshold = 1e-9
-window_ms = 500
+window_ms = 1000
 frames = 1
 min_face_px = 40
 detect_max_side = 80
+[liveness]
+enabled = false
+frames = 2
 [gpio]
 buzzer_line = 0
 green_line = -1
@@ -317,6 +318,8 @@ retention_days = 1
   EXPECT_EQ(low.face.threshold, 1e-9);
   EXPECT_EQ(low.gpio.patterns.at("granted").onOffMs.size(), kMaxPatternEntries);
   EXPECT_EQ(low.audit.retentionDays, 1);
+  // One frame at 1 fps needs a window of 1000 ms; 500 ms is enough at the default 30 fps.
+  EXPECT_EQ(parsed("[face]\nwindow_ms = 500").face.windowMs, 500);
 
   const Config high = parsed(R"(
 [camera]
@@ -363,8 +366,14 @@ TEST(Parse, EveryEnumSpellingRoundTrips) {
         fmt::format("[storage]\nmode = \"{}\"\n[badge]\ntemplate_key = \"k\"\n", toString(mode));
     EXPECT_EQ(parsed(text).storage.mode, mode) << text;
   }
-  for (const auto fusion : {Fusion::Median, Fusion::Best}) {
-    EXPECT_EQ(parsed(fmt::format("face.fusion = \"{}\"", toString(fusion))).face.fusion, fusion);
+  // face.fusion is deprecated: still checked, accepted with a warning naming its line.
+  for (const std::string fusion : {"median", "best"}) {
+    const Config c = parsed(fmt::format("\n[face]\nfusion = \"{}\"", fusion));
+    ASSERT_EQ(c.warnings.size(), 1U);
+    EXPECT_EQ(
+        c.warnings[0],
+        "facegate.toml:3: face.fusion is no longer used and has no effect: every frame of the "
+        "decision window must match the template; remove the key");
   }
   for (const auto backend : {GpioBackend::Log, GpioBackend::Gpiod}) {
     EXPECT_EQ(parsed(fmt::format("gpio.backend = \"{}\"", toString(backend))).gpio.backend,
@@ -549,6 +558,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "face.fusion = \"mean\" is not one of \"median\", \"best\""},
         BadConfig{"FusionWrongCase", "[face]\nfusion = \"Median\"\n", 2, "face.fusion",
                   "is not one of \"median\", \"best\""},
+        // A window that can never hold a decision's frames: every passage would time out.
+        BadConfig{"WindowTooShortForTheFramesAtTheCameraRate",
+                  "[camera]\nfps = 5\n[face]\nwindow_ms = 1000\n", 4, "face.window_ms",
+                  "face.window_ms = 1000 is too short: a decision needs 8 frames of one face (the "
+                  "larger of face.frames and liveness.frames), which take 1600 ms at camera.fps "
+                  "= 5; make it at least 1600"},
+        BadConfig{"WindowTooShortWithoutLiveness",
+                  "[camera]\nfps = 1\n[face]\nframes = 4\n[liveness]\nenabled = false\n", 2,
+                  "face.window_ms",
+                  "face.window_ms = 3000 is too short: a decision needs 4 frames of one face "
+                  "(face.frames), which take 4000 ms"},
         BadConfig{"StorageModeUnknown", "[storage]\nmode = \"plain\"\n", 2, "storage.mode",
                   "storage.mode = \"plain\" is not one of \"sealed\", \"on-badge\""},
         BadConfig{"BackendUnknown", "[gpio]\nbackend = \"sysfs\"\n", 2, "gpio.backend",

@@ -162,6 +162,49 @@ TEST_F(Daemon, CheckConfigRefusesAMissingFileAndAnUnreadableKey) {
   EXPECT_NE(r.err.find("school.pub"), std::string::npos) << r.err;
 }
 
+// What the daemon could not run must not be called usable (issue: a database path that is a
+// directory, and a verification window too short for its frames, were "usable").
+TEST_F(Daemon, CheckConfigRefusesADatabaseThatIsADirectory) {
+  fs::create_directory(dir_ / "gate.db");
+  const auto r = check(config());
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_NE(r.err.find("gate.db is a directory, not a database file"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("usable"), std::string::npos) << r.out;
+}
+
+TEST_F(Daemon, CheckConfigRefusesAWindowTooShortForTheFramesAtTheCameraRate) {
+  std::string text = config();
+  text.replace(text.find("fps = 20"), 8, "fps = 2");
+  const auto r = check(text);
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_NE(r.err.find("face.window_ms = 3000 is too short: a decision needs 8 frames of one "
+                       "face"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(Daemon, CheckConfigLooksForTheModelsWhereTheDaemonWould) {
+  test::writeFile(dir_ / "facegate.toml", config());
+  auto r =
+      test::runCommand(kDaemon, {"--check-config", "--config", (dir_ / "facegate.toml").string(),
+                                 "--models", (dir_ / "no-models-here").string()});
+  EXPECT_NE(r.exitCode, 0) << "--models names a directory without the models: " << r.out;
+  EXPECT_NE(r.err.find("no-models-here"), std::string::npos) << r.err;
+  FACEGATE_REQUIRE_MODELS();
+  r = test::runCommand(kDaemon, {"--check-config", "--config", (dir_ / "facegate.toml").string(),
+                                 "--models", test::modelDir().string()});
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+TEST_F(Daemon, CheckConfigWarnsAboutTheDeprecatedFusionKeyButAcceptsIt) {
+  FACEGATE_REQUIRE_MODELS();
+  const auto r = check(config("fusion = \"median\""));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("face.fusion is no longer used"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("is usable"), std::string::npos);
+}
+
 TEST_F(Daemon, UnknownArgumentIsRefused) {
   const auto r = test::runCommand(kDaemon, {"--frobnicate"});
   EXPECT_EQ(r.exitCode, 2);

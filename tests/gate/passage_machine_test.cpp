@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace facegate::gate {
 namespace {
 
@@ -20,7 +22,6 @@ class Machine : public ::testing::Test {
     s.threshold = 0.58;
     s.window = 3000ms;
     s.frames = 3;
-    s.fusion = Fusion::Median;
     s.debounce = 5000ms;
     s.cooldown = 1000ms;
     return s;
@@ -78,41 +79,73 @@ TEST_F(Machine, BadgeReadVolunteerStartsVerification) {
   EXPECT_FALSE(m_.wantsBadges());
 }
 
-TEST_F(Machine, VerifyingCollectsUntilEnoughFramesThenGrants) {
+TEST_F(Machine, VerifyingCollectsAWindowThenGrantsWhenEveryFrameMatches) {
   startVerifying(0ms);
   EXPECT_FALSE(m_.face({0.40, 1, 0}, at(100ms)));
-  EXPECT_FALSE(m_.face({0.70, 1, 0}, at(200ms)));
+  EXPECT_FALSE(m_.face({0.52, 1, 0}, at(200ms)));
   EXPECT_EQ(m_.state(), State::Verifying);
   const auto d = m_.face({0.45, 1, 0}, at(300ms));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Granted);
-  EXPECT_DOUBLE_EQ(*d->distance, 0.45);  // median of 0.40, 0.45, 0.70
+  EXPECT_DOUBLE_EQ(*d->distance, 0.52) << "the largest distance decides";
+  EXPECT_DOUBLE_EQ(*d->medianDistance, 0.45);
   EXPECT_EQ(d->framesUsed, 3);
+  EXPECT_EQ(d->trackBreaks, 0);
+  EXPECT_TRUE(d->reason.empty());
   EXPECT_EQ(d->serial, 42U);
   EXPECT_EQ(d->latency, 300ms);
 }
 
-TEST_F(Machine, VerifyingMedianAboveThresholdIsAMismatch) {
+TEST_F(Machine, OneFrameAboveTheThresholdIsAMismatch) {
   startVerifying(0ms);
   m_.face({0.30, 1, 0}, at(100ms));
   m_.face({0.62, 1, 0}, at(200ms));
-  const auto d = m_.face({0.65, 1, 0}, at(300ms));
+  const auto d = m_.face({0.31, 1, 0}, at(300ms));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Mismatch);
   EXPECT_DOUBLE_EQ(*d->distance, 0.62);
+  EXPECT_DOUBLE_EQ(*d->medianDistance, 0.31);
+  EXPECT_EQ(d->reason, "1-of-3-frames-do-not-match");
 }
 
-TEST_F(Machine, BestFusionTakesTheSmallestDistance) {
-  auto s = settings();
-  s.fusion = Fusion::Best;
-  m_ = PassageMachine(s);
+TEST_F(Machine, AFrameThatIsNotANumberIsNotAMatch) {
   startVerifying(0ms);
-  m_.face({0.70, 1, 0}, at(100ms));
-  m_.face({0.50, 1, 0}, at(200ms));
-  const auto d = m_.face({0.90, 1, 0}, at(300ms));
+  m_.face({0.30, 1, 0}, at(100ms));
+  m_.face({std::numeric_limits<double>::quiet_NaN(), 1, 0}, at(200ms));
+  const auto d = m_.face({0.31, 1, 0}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Mismatch);
+}
+
+TEST_F(Machine, ATrackBreakStartsTheWindowAgain) {
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.face({0.40, 1, 0}, at(100ms)));
+  EXPECT_FALSE(m_.face({0.40, 1, 0}, at(200ms)));
+  m_.trackBroken(at(250ms));
+  EXPECT_EQ(m_.state(), State::Verifying);
+  EXPECT_FALSE(m_.face({0.41, 1, 0}, at(300ms))) << "the frames before the break do not count";
+  EXPECT_FALSE(m_.face({0.42, 1, 0}, at(400ms)));
+  const auto d = m_.face({0.43, 1, 1}, at(500ms));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Granted);
-  EXPECT_DOUBLE_EQ(*d->distance, 0.50);
+  EXPECT_EQ(d->framesUsed, 3);
+  EXPECT_EQ(d->trackBreaks, 1);
+  EXPECT_EQ(d->maxSimilarFaces, 1);
+}
+
+TEST_F(Machine, AFrameThatDidNotMatchIsNotForgottenAfterATrackBreak) {
+  // Someone's own face first, then the owner's photo in front of the camera: the photo's
+  // frames all match, but the passage had a face that was not the badge holder's.
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.face({0.80, 1, 0}, at(100ms)));
+  m_.trackBroken(at(150ms));
+  EXPECT_FALSE(m_.face({0.30, 1, 0}, at(200ms)));
+  EXPECT_FALSE(m_.face({0.30, 1, 0}, at(300ms)));
+  const auto d = m_.face({0.30, 1, 0}, at(400ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Mismatch);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.80);
+  EXPECT_EQ(d->reason, "1-of-4-frames-do-not-match");
 }
 
 TEST_F(Machine, ThresholdIsInclusive) {
@@ -123,17 +156,33 @@ TEST_F(Machine, ThresholdIsInclusive) {
   EXPECT_EQ(m_.face({0.58, 1, 0}, at(100ms))->outcome, Outcome::Granted);
 }
 
-TEST_F(Machine, WindowEndWithSomeSamplesDecidesOnThem) {
+TEST_F(Machine, WindowEndWithAPartWindowIsATimeoutAndTheBadgeCanBeShownAgain) {
   startVerifying(0ms);
   m_.face({0.41, 1, 0}, at(500ms));
   m_.face({0.45, 1, 2}, at(900ms));
   EXPECT_FALSE(m_.tick(at(3004ms)));  // window counts from the badge check (5 ms)
   const auto d = m_.tick(at(3005ms));
   ASSERT_TRUE(d);
-  EXPECT_EQ(d->outcome, Outcome::Granted);
-  EXPECT_DOUBLE_EQ(*d->distance, 0.43);  // median of two
+  EXPECT_EQ(d->outcome, Outcome::Timeout) << "never decided on part of a window";
+  EXPECT_EQ(d->reason, "too-few-frames");
+  EXPECT_FALSE(d->distance);
   EXPECT_EQ(d->framesUsed, 2);
   EXPECT_EQ(d->maxSimilarFaces, 2);
+  m_.tick(at(3010ms));
+  m_.tick(at(4100ms));
+  EXPECT_TRUE(m_.qrDecoded(kBadgeA, at(4200ms)));
+}
+
+TEST_F(Machine, WindowEndAfterAFrameThatDidNotMatchIsAMismatch) {
+  startVerifying(0ms);
+  m_.face({0.41, 1, 0}, at(500ms));
+  m_.face({0.90, 1, 0}, at(600ms));
+  m_.trackBroken(at(700ms));
+  const auto d = m_.tick(at(3005ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Mismatch);
+  EXPECT_DOUBLE_EQ(*d->distance, 0.90);
+  EXPECT_EQ(d->trackBreaks, 1);
 }
 
 TEST_F(Machine, WindowEndWithoutAFaceIsATimeout) {
@@ -297,6 +346,7 @@ TEST_F(Machine, AStorageFaultAfterADecisionLeavesServiceAtOnce) {
 TEST_F(Machine, StaleEventsAreIgnored) {
   EXPECT_FALSE(m_.badgeChecked({Kind::Volunteer, 1, ""}, at(0ms)));
   EXPECT_FALSE(m_.face({0.1, 1, 0}, at(0ms)));
+  m_.trackBroken(at(0ms));
   EXPECT_FALSE(m_.tick(at(10ms)));
   EXPECT_EQ(m_.state(), State::Idle);
 }
@@ -360,9 +410,9 @@ TEST_F(LivenessMachine, AMatchWaitsForTheLivenessVerdict) {
   EXPECT_TRUE(m_.wantsLiveness());
   EXPECT_FALSE(m_.face({0.3, 1, 0}, at(50ms)));
   EXPECT_FALSE(m_.face({0.3, 1, 0}, at(100ms)));
-  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(150ms))) << "enough samples, no verdict yet";
-  EXPECT_FALSE(m_.wantsSamples());
-  EXPECT_FALSE(m_.face({0.9, 1, 0}, at(170ms))) << "extra samples are not taken";
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(150ms))) << "a complete window, no verdict yet";
+  EXPECT_TRUE(m_.wantsFaces());
+  EXPECT_FALSE(m_.face({0.9, 1, 0}, at(170ms))) << "frames past the window are not taken";
   const auto d = m_.livenessJudged({false, "", "frames=8 border=0.00"}, at(300ms));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Granted);
@@ -401,6 +451,21 @@ TEST_F(LivenessMachine, NoVerdictByTheEndOfTheWindowIsNotGranted) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Timeout);
   EXPECT_EQ(d->reason, "too-few-frames-for-liveness");
+}
+
+TEST_F(LivenessMachine, ATrackBreakDiscardsTheVerdictOnTheFaceBefore) {
+  startVerifying();
+  EXPECT_FALSE(m_.livenessJudged({false, "", "judged on the first face"}, at(100ms)));
+  EXPECT_FALSE(m_.wantsLiveness());
+  m_.trackBroken(at(120ms));
+  EXPECT_TRUE(m_.wantsLiveness()) << "the new face must be judged";
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(150ms)));
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(200ms)));
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(250ms))) << "no verdict on this face yet";
+  const auto d = m_.livenessJudged({false, "", "judged on the second face"}, at(300ms));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->outcome, Outcome::Granted);
+  EXPECT_EQ(d->liveness, "judged on the second face");
 }
 
 TEST_F(LivenessMachine, TheVerdictOfOnePassageDoesNotCarryOver) {

@@ -23,11 +23,6 @@ enum class StorageMode {
   Sealed,   // "sealed": CNIL type 2, encrypted in the gate's database, key in the badge
   OnBadge,  // "on-badge": CNIL type 1, the encrypted template travels in the badge's QR
 };
-// How the distances of the frames of one passage become one distance.
-enum class Fusion {
-  Median,  // "median": robust to one odd frame
-  Best,    // "best": the smallest distance; more lenient
-};
 enum class GpioBackend {
   Log,    // "log": no hardware, patterns are written to the log (demo, tests)
   Gpiod,  // "gpiod": real lines through libgpiod
@@ -86,9 +81,12 @@ struct BadgeConfig {
 // [face]
 struct FaceConfig {
   double threshold = 0.58;  // (0, 2]; the same as face::kDefaultMatchThreshold
-  int windowMs = 3000;      // 500..20000
-  int frames = 3;           // 1..15
-  Fusion fusion = Fusion::Median;
+  int windowMs = 3000;      // 500..20000; long enough for decisionFrames() at camera.fps
+  // 1..15: frames of one face per decision window when the liveness check is off; with it
+  // on, the window is the larger of this and liveness.frames (decisionFrames()). Every frame
+  // of the window is compared with the template and must match. (The former key `fusion`
+  // is accepted with a warning and has no effect.)
+  int frames = 3;
   int minFacePx = 80;               // 40..1000
   int detectMaxSide = 480;          // 80..4096
   std::filesystem::path modelsDir;  // empty = default search (face::findModelDir)
@@ -141,6 +139,10 @@ struct LoggingConfig {
 };
 
 struct Config {
+  // Not problems, but things the technician should change: deprecated keys, each as
+  // "<file>:<line>: <what>". Filled by parseConfig(); the daemon logs them at start and
+  // --check-config prints them.
+  std::vector<std::string> warnings;
   GateConfig gate;
   CameraConfig camera;
   BadgeConfig badge;
@@ -155,6 +157,11 @@ struct Config {
 
 // The configuration of a gate whose file sets nothing (equal to Config{}).
 Config defaults();
+
+// How many frames of one face a decision is made from: face.frames, or liveness.frames if
+// the liveness check is on and needs more. At camera.fps they take
+// decisionFrames * 1000 / fps milliseconds, which face.window_ms must leave room for.
+int decisionFrames(const Config& config);
 
 // Parses and validates TOML `text`. Every table and key is optional; unknown tables and
 // keys, wrong TOML types (no coercion, except an integer for face.threshold), values out of
@@ -178,7 +185,6 @@ Result<Config> loadConfig(const std::filesystem::path& path);
 
 // The TOML spellings.
 std::string_view toString(StorageMode mode) noexcept;
-std::string_view toString(Fusion fusion) noexcept;
 std::string_view toString(GpioBackend backend) noexcept;
 std::string_view toString(LogLevel level) noexcept;
 std::string_view toString(LogTarget target) noexcept;

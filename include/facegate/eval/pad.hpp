@@ -26,9 +26,11 @@ struct PadPresentation {
   double msPerFrame = 0.0;  // the liveness check's own cost (grey conversion excluded)
 };
 
-// Splits `frames` into presentations of `settings.frames` consecutive frames that show a
-// face at least `minFacePx` wide (frames without one are skipped, as the gate skips them)
-// and judges each. A tail shorter than a presentation is dropped.
+// Splits `frames` into presentations of `settings.frames` frames of one face at least
+// `minFacePx` wide, followed from frame to frame as the gate follows it (face/track.hpp:
+// frames are taken as 1/30 s apart; a face missing for more than 4 frames, or jumping, or
+// replaced, starts a new presentation), and judges each. A tail shorter than a presentation
+// is dropped.
 Result<std::vector<PadPresentation>> judgeSequence(face::FaceEngine& engine,
                                                    const liveness::Settings& settings,
                                                    const std::vector<cv::Mat>& frames,

@@ -12,6 +12,7 @@
 #include "facegate/badge/qr.hpp"
 #include "facegate/camera/frame_source.hpp"
 #include "facegate/face/engine.hpp"
+#include "facegate/face/track.hpp"
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/passage_machine.hpp"
 #include "facegate/gate/services.hpp"
@@ -112,6 +113,7 @@ class Gate {
   PassageMachine machine_;
   badge::QrScanner scanner_;
   liveness::LivenessCheck liveness_;
+  face::FaceTrack track_;                    // the face being verified, frame to frame
   std::optional<face::Embedding> template_;  // the badge holder's, during verification only
   std::uint64_t faceEngineCalls_ = 0;
   double livenessMs_ = 0.0;

@@ -26,8 +26,6 @@ std::string_view patternName(Outcome outcome);  // granted, mismatch, ... (confi
 enum class State { Idle, BadgeRead, Verifying, Decided, Cooldown, OutOfService };
 std::string_view toString(State state);
 
-enum class Fusion { Median, Best };
-
 // Identifies a badge's QR text without keeping it (the text holds the badge secret).
 using BadgeFingerprint = std::array<std::uint8_t, 16>;
 
@@ -38,7 +36,8 @@ struct BadgeCheck {
   std::string reason;                   // for Rejected: e.g. "revoked", "bad-signature"
 };
 
-// One usable face seen during verification.
+// One frame of the followed face during verification (face/track.hpp): every frame of the
+// decision window is embedded and compared.
 struct FaceSample {
   double distance = 0.0;  // to the badge's template
   int faceCount = 1;      // faces in the frame
@@ -55,8 +54,12 @@ struct LivenessVerdict {
 struct Decision {
   Outcome outcome = Outcome::Timeout;
   std::optional<std::uint64_t> serial;
-  std::optional<double> distance;        // fused distance, for GRANTED / MISMATCH
-  int framesUsed = 0;                    // face samples fused
+  // GRANTED / MISMATCH: the largest distance of all the frames compared during the passage
+  // (what decided: every one must be at most the threshold), and their median.
+  std::optional<double> distance;
+  std::optional<double> medianDistance;
+  int framesUsed = 0;                    // frames of the followed face in the last window
+  int trackBreaks = 0;                   // times the followed face was lost or replaced
   int maxSimilarFaces = 0;               // the largest tailgating hint seen
   std::chrono::milliseconds latency{0};  // from the first frame with the QR to the decision
   std::string reason;    // RejectBadge: why; OutOfService: what happened; Spoof: the cue
@@ -64,6 +67,16 @@ struct Decision {
 };
 
 // The decision logic of one gate, as a pure state machine: no I/O, time passed in.
+//
+// A volunteer's passage is decided on a *window*: `frames` consecutive frames of one face,
+// followed from frame to frame (face/track.hpp), every one of them embedded and compared with
+// the badge's template, and — with the liveness check on — the same face judged live over the
+// first liveness.frames of them. GRANTED needs every frame of the window to match, and no
+// frame compared earlier in the passage to have failed: the face that is verified is the face
+// that is judged live, from the first frame to the last, and a face that did not match the
+// badge is never forgotten by showing another one (a photo of the owner) afterwards.
+// When the followed face is lost or replaced (trackBroken), the window starts again: frames
+// of two faces are never merged into one window.
 //
 // clang-format off
 //  state         event                                        next          emits
@@ -73,19 +86,26 @@ struct Decision {
 //  BadgeRead     badgeChecked Rejected                        Decided       REJECT_BADGE
 //  BadgeRead     badgeChecked NonVolunteer                    Decided       MANUAL_CHECK
 //  BadgeRead     badgeChecked Volunteer                       Verifying     -
-//  Verifying     face, fewer than `frames` samples so far     Verifying     -
-//  Verifying     face, the `frames`-th sample, liveness       Decided       GRANTED/MISMATCH
-//                passed or off
-//  Verifying     face, the `frames`-th sample, liveness       Verifying     - (waits)
-//                not judged yet
+//  Verifying     face, window not complete                    Verifying     -
+//  Verifying     face completes the window, liveness passed   Decided       GRANTED if every
+//                or off                                                     frame compared
+//                                                                           matched, else
+//                                                                           MISMATCH
+//  Verifying     face completes the window, liveness not      Verifying     - (waits)
+//                judged yet
 //  Verifying     livenessJudged spoof                         Decided       SPOOF
-//  Verifying     livenessJudged live, `frames` samples        Decided       GRANTED/MISMATCH
-//  Verifying     livenessJudged live, fewer samples           Verifying     -
-//  Verifying     tick at window end, >= 1 sample, liveness    Decided       GRANTED/MISMATCH
-//                passed or off
-//  Verifying     tick at window end, >= 1 sample, liveness    Decided       TIMEOUT (fail
-//                not judged                                                 closed)
-//  Verifying     tick at window end, no sample                Decided       TIMEOUT
+//  Verifying     livenessJudged live, window complete         Decided       GRANTED/MISMATCH
+//                                                                           (as above)
+//  Verifying     livenessJudged live, window not complete     Verifying     -
+//  Verifying     trackBroken                                  Verifying     - (the window and
+//                                                                             its liveness
+//                                                                             verdict start
+//                                                                             again; failed
+//                                                                             matches are kept)
+//  Verifying     tick at window_ms, a frame did not match     Decided       MISMATCH
+//  Verifying     tick at window_ms, frames but no complete    Decided       TIMEOUT (fail
+//                window                                                     closed)
+//  Verifying     tick at window_ms, no frame                  Decided       TIMEOUT
 //  Verifying     qrDecoded (any badge)                        Verifying     - (one at a time)
 //  Decided       tick                                         Cooldown      -
 //  Cooldown      tick after `cooldown`                        Idle          - (pending
@@ -116,10 +136,9 @@ class PassageMachine {
   using TimePoint = Clock::time_point;
 
   struct Settings {
-    double threshold = 0.58;
-    std::chrono::milliseconds window{3000};  // time for a usable face after the badge
-    int frames = 3;                          // face samples fused per decision
-    Fusion fusion = Fusion::Median;
+    double threshold = 0.58;                 // a frame matches when its distance is at most this
+    std::chrono::milliseconds window{3000};  // time for a complete window after the badge
+    int frames = 3;  // frames of one face per decision window, every one compared (>= 1)
     std::chrono::milliseconds debounce{5000};
     std::chrono::milliseconds cooldown{1000};  // after a decision, before the next passage
     bool liveness = false;  // a liveness verdict is needed before GRANTED/MISMATCH
@@ -139,7 +158,11 @@ class PassageMachine {
   bool qrDecoded(const BadgeFingerprint& badge, TimePoint now);
 
   std::optional<Decision> badgeChecked(const BadgeCheck& check, TimePoint now);
+  // One frame of the followed face, compared with the template.
   std::optional<Decision> face(const FaceSample& sample, TimePoint now);
+  // The followed face was lost or replaced by another: the window starts again.
+  void trackBroken(TimePoint now);
+  // The liveness check's verdict on the current window's face.
   std::optional<Decision> livenessJudged(const LivenessVerdict& verdict, TimePoint now);
   std::optional<Decision> tick(TimePoint now);
 
@@ -156,13 +179,10 @@ class PassageMachine {
   }
   void cameraRestored(TimePoint now) { repaired(Fault::Camera, now); }
 
-  // True while the frame loop should look for faces (and only then: a non-volunteer's
-  // passage never reaches the face engine).
+  // True while the frame loop should look for faces and compare every one with the template
+  // (and only then: a non-volunteer's passage never reaches the face engine).
   bool wantsFaces() const { return state_ == State::Verifying; }
-  // While verifying: more face samples are useful (else only the liveness check is missing).
-  bool wantsSamples() const {
-    return state_ == State::Verifying && static_cast<int>(samples_.size()) < settings_.frames;
-  }
+  // While verifying: the current window's face still needs its liveness verdict.
   bool wantsLiveness() const {
     return state_ == State::Verifying && settings_.liveness && !liveness_;
   }
@@ -172,7 +192,8 @@ class PassageMachine {
  private:
   Decision decide(Outcome outcome, TimePoint now);
   void forgetCurrentBadge();
-  std::optional<Decision> fuse(TimePoint now);
+  bool windowComplete() const;
+  std::optional<Decision> verdictOnIdentity(TimePoint now);
 
   Settings settings_;
   Settings pending_;
@@ -183,8 +204,11 @@ class PassageMachine {
   TimePoint verifyStart_{};
   TimePoint decidedAt_{};
   std::optional<std::uint64_t> serial_;
-  std::vector<FaceSample> samples_;
-  std::optional<LivenessVerdict> liveness_;
+  std::vector<FaceSample> window_;  // the current window's frames
+  std::vector<double> compared_;    // every distance compared during the passage
+  bool anyMismatch_ = false;        // a compared frame was above the threshold
+  int trackBreaks_ = 0;
+  std::optional<LivenessVerdict> liveness_;  // on the current window's face
   // Recently seen badges and when; entries older than `debounce` are dropped.
   std::map<BadgeFingerprint, TimePoint> recentBadges_;
   std::optional<BadgeFingerprint> currentBadge_;
