@@ -144,7 +144,7 @@ enum Op : std::uint8_t {
   kAppend,
   kPurge,
 };
-// Columns: seq 0, at 1, actor 2, action 3, subject 4, badge_serial 5, outcome 6, distance 7,
+// Columns: seq 0, at 1, actor 2, action 3, subject 4, badge_ref 5, outcome 6, distance 7,
 // detail 8, prev_hash 9, hash 10; state: id 0, anchor_seq 1, anchor_hash 2, head_seq 3,
 // head_hash 4. Values: 0 NULL, 1 int64 (8 bytes big-endian), 2 interesting integer (index),
 // 3 double (8 bytes), 4 text (length, bytes), 5 blob (length, bytes), 6 32-byte blob.

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -69,6 +70,80 @@ std::optional<std::string> optText(const store::Statement& s, int col) {
   return s.isNull(col) ? std::nullopt : std::optional<std::string>(s.text(col));
 }
 
+// "key=value key=value" (a purge record's detail) -> the value of `key`.
+std::optional<std::string_view> detailValue(std::string_view detail, std::string_view key) {
+  std::size_t pos = 0;
+  while (pos < detail.size()) {
+    const std::size_t end = std::min(detail.find(' ', pos), detail.size());
+    const std::string_view token = detail.substr(pos, end - pos);
+    if (token.size() > key.size() && token.substr(0, key.size()) == key &&
+        token[key.size()] == '=') {
+      return token.substr(key.size() + 1);
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> detailInteger(std::string_view detail, std::string_view key) {
+  const auto text = detailValue(detail, key);
+  if (!text || text->empty() || text->size() > 19) {
+    return std::nullopt;
+  }
+  std::int64_t v = 0;
+  const bool negative = text->front() == '-';
+  for (const char c : text->substr(negative ? 1 : 0)) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    v = v * 10 + (c - '0');
+  }
+  return negative ? -v : v;
+}
+
+// What a purge record says it did (detail written by AuditLog::purge). Records of an older
+// facegate carry only removed, up_to_seq and cutoff (`legacy`).
+struct PurgeClaim {
+  std::int64_t seq = 0;
+  std::int64_t at = 0;
+  std::int64_t fromSeq = 0;
+  std::int64_t upToSeq = 0;
+  std::string anchorHash;
+  std::int64_t cutoff = 0;
+  std::int64_t retentionDays = 0;
+  bool legacy = false;
+};
+
+std::optional<PurgeClaim> readPurgeClaim(const AuditRecord& r) {
+  const std::string_view d = r.event.detail;
+  PurgeClaim c;
+  c.seq = r.seq;
+  c.at = r.event.at;
+  const auto upTo = detailInteger(d, "up_to_seq");
+  const auto cutoff = detailInteger(d, "cutoff");
+  const auto removed = detailInteger(d, "removed");
+  if (!upTo || !cutoff || !removed) {
+    return std::nullopt;
+  }
+  c.upToSeq = *upTo;
+  c.cutoff = *cutoff;
+  const auto from = detailInteger(d, "from_seq");
+  const auto hash = detailValue(d, "anchor_hash");
+  const auto days = detailInteger(d, "retention_days");
+  if (!from && !hash && !days) {
+    c.legacy = true;
+    c.fromSeq = *upTo - *removed + 1;
+    return c;
+  }
+  if (!from || !hash || !days || *removed != *upTo - *from + 1) {
+    return std::nullopt;
+  }
+  c.fromSeq = *from;
+  c.anchorHash = std::string(*hash);
+  c.retentionDays = *days;
+  return c;
+}
+
 struct ChainState {
   std::int64_t anchorSeq = 0;
   Hash anchorHash{};
@@ -104,7 +179,7 @@ Result<ChainState> readState(store::Database& db) {
 }
 
 constexpr std::string_view kSelectRecords =
-    "SELECT seq, at, actor, action, subject, badge_serial, outcome, distance, detail, "
+    "SELECT seq, at, actor, action, subject, badge_ref, outcome, distance, detail, "
     "prev_hash, hash FROM audit_events";
 
 AuditRecord readRecord(const store::Statement& q) {
@@ -115,7 +190,7 @@ AuditRecord readRecord(const store::Statement& q) {
   r.event.action = q.text(3);
   r.event.subject = optText(q, 4);
   if (!q.isNull(5)) {
-    r.event.badgeSerial = std::bit_cast<std::uint64_t>(q.integer(5));
+    r.event.badgeRef = std::bit_cast<std::uint64_t>(q.integer(5));
   }
   r.event.outcome = optText(q, 6);
   if (!q.isNull(7)) {
@@ -128,6 +203,13 @@ AuditRecord readRecord(const store::Statement& q) {
 }
 
 }  // namespace
+
+std::string formatTime(std::int64_t t) {
+  if (t < 0 || t > 253'402'300'799) {  // beyond year 9999: gmtime cannot say
+    return fmt::format("@{}", t);
+  }
+  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(t)));
+}
 
 std::string toHex(const Hash& hash) {
   std::string out;
@@ -148,9 +230,9 @@ Hash AuditLog::computeHash(std::int64_t seq, const AuditEvent& e, const Hash& pr
   if (e.subject) {
     h.bytes(*e.subject);
   }
-  h.present(e.badgeSerial.has_value());
-  if (e.badgeSerial) {
-    h.u64(*e.badgeSerial);
+  h.present(e.badgeRef.has_value());
+  if (e.badgeRef) {
+    h.u64(*e.badgeRef);
   }
   h.present(e.outcome.has_value());
   if (e.outcome) {
@@ -184,14 +266,14 @@ Result<std::int64_t> AuditLog::append(const AuditEvent& original) {
     seq = state->headSeq + 1;
     const Hash hash = computeHash(seq, event, state->headHash);
     auto insert = db_.prepare(
-        "INSERT INTO audit_events (seq, at, actor, action, subject, badge_serial, outcome, "
+        "INSERT INTO audit_events (seq, at, actor, action, subject, badge_ref, outcome, "
         "distance, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!insert) {
       return tl::unexpected(insert.error());
     }
     std::optional<std::int64_t> serial;
-    if (event.badgeSerial) {
-      serial = std::bit_cast<std::int64_t>(*event.badgeSerial);
+    if (event.badgeRef) {
+      serial = std::bit_cast<std::int64_t>(*event.badgeRef);
     }
     insert->bind(1, seq)
         .bind(2, event.at)
@@ -212,12 +294,47 @@ Result<std::int64_t> AuditLog::append(const AuditEvent& original) {
       return tl::unexpected(head.error());
     }
     head->bind(1, seq).bind(2, std::span<const std::uint8_t>(hash));
-    return head->run();
+    if (auto r = head->run(); !r) {
+      return r;
+    }
+    if (witness_ != nullptr) {
+      if (!logId_) {
+        if (auto id = logId(); id) {
+          logId_ = *id;
+        }
+      }
+      if (logId_) {
+        // Only a committed head is witnessed: if the caller's transaction rolls back, this
+        // never runs (and the next record reuses the seq with another hash).
+        db_.afterCommit([this, witnessed = WitnessedHead{*logId_, seq, hash, db_.path().string(),
+                                                         0}] { witness_->attest(witnessed); });
+      }
+    }
+    return {};
   });
   if (!ok) {
     return tl::unexpected(ok.error());
   }
   return seq;
+}
+
+Result<LogId> AuditLog::logId() {
+  auto q = db_.prepare("SELECT log_id FROM audit_identity WHERE id = 1");
+  if (!q) {
+    return tl::unexpected(q.error());
+  }
+  auto row = q->step();
+  if (!row) {
+    return tl::unexpected(row.error());
+  }
+  if (!*row || q->isNull(0) || q->blob(0).size() != LogId{}.size()) {
+    return fail(ErrorCode::StorageCorrupt,
+                "the audit log's identity is missing or malformed: the database was edited");
+  }
+  LogId id{};
+  const auto blob = q->blob(0);
+  std::copy(blob.begin(), blob.end(), id.begin());
+  return id;
 }
 
 Result<ChainReport> AuditLog::verify() {
@@ -235,6 +352,7 @@ Result<ChainReport> AuditLog::verify() {
   }
   std::int64_t expectedSeq = state->anchorSeq + 1;
   Hash prev = state->anchorHash;
+  std::optional<PurgeClaim> lastPurge;
   const auto broken = [&](std::int64_t seq, std::string problem) {
     report.intact = false;
     report.firstBadSeq = seq;
@@ -272,6 +390,23 @@ Result<ChainReport> AuditLog::verify() {
     if (computeHash(r.seq, r.event, r.prevHash) != r.hash) {
       return broken(r.seq, fmt::format("record {} was modified after it was written", r.seq));
     }
+    if (r.event.action == "purge") {
+      auto claim = readPurgeClaim(r);
+      if (!claim) {
+        return broken(r.seq, fmt::format("purge record {} does not say what it removed", r.seq));
+      }
+      if (claim->upToSeq < claim->fromSeq || claim->upToSeq >= r.seq ||
+          (!claim->legacy &&
+           (claim->retentionDays < kMinRetentionDays ||
+            claim->cutoff != claim->at - claim->retentionDays * std::int64_t{86'400})) ||
+          (lastPurge && claim->fromSeq != lastPurge->upToSeq + 1)) {
+        return broken(r.seq, fmt::format("purge record {} is inconsistent (records {}-{}, "
+                                         "retention {} days, cutoff {})",
+                                         r.seq, claim->fromSeq, claim->upToSeq,
+                                         claim->retentionDays, claim->cutoff));
+      }
+      lastPurge = claim;
+    }
     prev = r.hash;
     ++expectedSeq;
     ++report.records;
@@ -287,27 +422,139 @@ Result<ChainReport> AuditLog::verify() {
                                     "record {}",
                                     state->headSeq, lastSeq));
   }
+  // The anchor moves only by a purge, and the last purge record says where it put it: an
+  // anchor moved by hand (records deleted from the start) is not accounted for.
+  if (state->anchorSeq > 0) {
+    if (!lastPurge) {
+      return broken(state->anchorSeq + 1,
+                    fmt::format("records up to {} are gone, but no purge record in the log says "
+                                "that retention removed them: they were deleted by hand",
+                                state->anchorSeq));
+    }
+    if (lastPurge->upToSeq != state->anchorSeq ||
+        (!lastPurge->legacy && lastPurge->anchorHash != toHex(state->anchorHash))) {
+      return broken(
+          state->anchorSeq + 1,
+          fmt::format("the log starts after record {}, but its last purge (record {}) "
+                      "removed records {}-{}: records were deleted by hand",
+                      state->anchorSeq, lastPurge->seq, lastPurge->fromSeq, lastPurge->upToSeq));
+    }
+    report.anchorSetBy = lastPurge->seq;
+    report.retentionDays = static_cast<int>(lastPurge->retentionDays);
+  } else if (lastPurge) {
+    return broken(lastPurge->seq,
+                  fmt::format("purge record {} says records {}-{} were removed, "
+                              "but the log starts at record 1",
+                              lastPurge->seq, lastPurge->fromSeq, lastPurge->upToSeq));
+  }
   report.intact = true;
   return report;
 }
 
-Result<std::int64_t> AuditLog::purgeBefore(std::int64_t cutoff, std::int64_t now,
-                                           const std::string& actor) {
-  std::int64_t removed = 0;
+Result<WitnessReport> AuditLog::checkWitnessed(const std::vector<WitnessedHead>& heads,
+                                               const std::vector<WitnessedHead>& others) {
+  auto state = readState(db_);
+  if (!state) {
+    return tl::unexpected(state.error());
+  }
+  WitnessReport report;
+  for (const auto& o : others) {
+    ++report.otherLogs;
+    report.otherLatestAt = std::max(report.otherLatestAt, o.seenAt);
+  }
+  auto hashOf = db_.prepare("SELECT hash FROM audit_events WHERE seq = ?1");
+  if (!hashOf) {
+    return tl::unexpected(hashOf.error());
+  }
+  const auto inconsistent = [&](std::string problem) {
+    report.consistent = false;
+    report.problem = std::move(problem);
+    return report;
+  };
+  for (const auto& h : heads) {
+    if (h.seq > report.latestSeq) {
+      report.latestSeq = h.seq;
+      report.latestSeenAt = h.seenAt;
+    }
+  }
+  if (report.latestSeq > state->headSeq) {
+    return inconsistent(
+        fmt::format("the journal saw record {} on {}, but the log ends at record {}: records were "
+                    "removed from the end (or the database was put back from an older copy)",
+                    report.latestSeq, formatTime(report.latestSeenAt), state->headSeq));
+  }
+  for (const auto& h : heads) {
+    if (h.seq < state->anchorSeq) {
+      ++report.purged;
+      continue;
+    }
+    Hash recorded = state->anchorHash;
+    if (h.seq > state->anchorSeq) {
+      hashOf->reset();
+      hashOf->bind(1, h.seq);
+      auto row = hashOf->step();
+      if (!row) {
+        return tl::unexpected(row.error());
+      }
+      if (!*row || !isHash(*hashOf, 0)) {
+        return inconsistent(fmt::format("record {}, which the journal saw on {}, is missing", h.seq,
+                                        formatTime(h.seenAt)));
+      }
+      recorded = toHash(hashOf->blob(0));
+    }
+    if (recorded != h.hash) {
+      return inconsistent(fmt::format(
+          "record {} is not the one the journal saw on {}: the log was rewritten from there or "
+          "before",
+          h.seq, formatTime(h.seenAt)));
+    }
+    ++report.checked;
+  }
+  return report;
+}
+
+Result<FutureDated> AuditLog::futureDated(std::int64_t now) {
+  auto q = db_.prepare("SELECT count(*), coalesce(max(at), 0) FROM audit_events WHERE at > ?1");
+  if (!q) {
+    return tl::unexpected(q.error());
+  }
+  q->bind(1, now > std::numeric_limits<std::int64_t>::max() - kFutureToleranceS
+                 ? std::numeric_limits<std::int64_t>::max()
+                 : now + kFutureToleranceS);
+  if (auto r = q->step(); !r) {
+    return tl::unexpected(r.error());
+  }
+  return FutureDated{q->integer(0), q->integer(1)};
+}
+
+Result<PurgeReport> AuditLog::purge(int retentionDays, std::int64_t now, const std::string& actor) {
+  if (retentionDays < kMinRetentionDays || retentionDays > 36'500) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("a retention of {} days is not allowed (at least {} day)",
+                            retentionDays, kMinRetentionDays));
+  }
+  const std::int64_t cutoff = now - std::int64_t{retentionDays} * 86'400;
+  const std::int64_t future = now + kFutureToleranceS;
+  PurgeReport report;
   auto ok = db_.transaction([&]() -> Result<void> {
-    // Only a prefix of the chain can go: stop at the first record at or after the cutoff,
-    // even if a later one is older (a clock set back), so the chain stays contiguous.
+    // The last record dated before the cutoff that no record dated within the retention
+    // precedes (records dated in the future do not stop it; see the header).
     auto last = db_.prepare(
-        "SELECT coalesce((SELECT min(seq) FROM audit_events WHERE at >= ?1) - 1, "
-        "(SELECT max(seq) FROM audit_events), 0)");
+        "SELECT coalesce(max(seq), 0), "
+        "  (SELECT count(*) FROM audit_events f WHERE f.seq <= coalesce(max(e.seq), 0) "
+        "   AND f.at > ?2) "
+        "FROM audit_events e WHERE e.at < ?1 AND e.seq < coalesce("
+        "  (SELECT min(seq) FROM audit_events WHERE at >= ?1 AND at <= ?2), "
+        "  9223372036854775807)");
     if (!last) {
       return tl::unexpected(last.error());
     }
-    last->bind(1, cutoff);
+    last->bind(1, cutoff).bind(2, future);
     if (auto r = last->step(); !r) {
       return tl::unexpected(r.error());
     }
     const std::int64_t lastSeq = last->integer(0);
+    const std::int64_t futureRemoved = last->integer(1);
     auto state = readState(db_);
     if (!state) {
       return tl::unexpected(state.error());
@@ -320,11 +567,11 @@ Result<std::int64_t> AuditLog::purgeBefore(std::int64_t cutoff, std::int64_t now
       return tl::unexpected(hashOf.error());
     }
     hashOf->bind(1, lastSeq);
-    if (auto r = hashOf->step(); !r || !*r) {
+    if (auto r = hashOf->step(); !r || !*r || !isHash(*hashOf, 0)) {
       return fail(ErrorCode::StorageCorrupt,
                   fmt::format("audit record {} is missing; run facegate audit verify", lastSeq));
     }
-    const std::vector<std::uint8_t> anchorHash = hashOf->blob(0);
+    const Hash anchorHash = toHash(hashOf->blob(0));
     auto del = db_.prepare("DELETE FROM audit_events WHERE seq <= ?1");
     if (!del) {
       return tl::unexpected(del.error());
@@ -333,7 +580,8 @@ Result<std::int64_t> AuditLog::purgeBefore(std::int64_t cutoff, std::int64_t now
     if (auto r = del->run(); !r) {
       return r;
     }
-    removed = lastSeq - state->anchorSeq;
+    report.removed = lastSeq - state->anchorSeq;
+    report.removedFutureDated = futureRemoved;
     auto anchor =
         db_.prepare("UPDATE audit_state SET anchor_seq = ?1, anchor_hash = ?2 WHERE id = 1");
     if (!anchor) {
@@ -343,12 +591,17 @@ Result<std::int64_t> AuditLog::purgeBefore(std::int64_t cutoff, std::int64_t now
     if (auto r = anchor->run(); !r) {
       return r;
     }
-    AuditEvent purge;
-    purge.at = now;
-    purge.actor = actor;
-    purge.action = "purge";
-    purge.detail = fmt::format("removed={} up_to_seq={} cutoff={}", removed, lastSeq, cutoff);
-    if (auto r = append(purge); !r) {
+    // The record that authorises the new anchor (verify() checks it accounts for it).
+    AuditEvent purgeEvent;
+    purgeEvent.at = now;
+    purgeEvent.actor = actor;
+    purgeEvent.action = "purge";
+    purgeEvent.detail = fmt::format(
+        "removed={} from_seq={} up_to_seq={} anchor_hash={} cutoff={} retention_days={} "
+        "future_dated_removed={}",
+        report.removed, state->anchorSeq + 1, lastSeq, toHex(anchorHash), cutoff, retentionDays,
+        futureRemoved);
+    if (auto r = append(purgeEvent); !r) {
       return tl::unexpected(r.error());
     }
     return {};
@@ -356,7 +609,12 @@ Result<std::int64_t> AuditLog::purgeBefore(std::int64_t cutoff, std::int64_t now
   if (!ok) {
     return tl::unexpected(ok.error());
   }
-  return removed;
+  auto remaining = futureDated(now);
+  if (!remaining) {
+    return tl::unexpected(remaining.error());
+  }
+  report.remainingFutureDated = *remaining;
+  return report;
 }
 
 Result<std::vector<AuditRecord>> AuditLog::records(std::int64_t afterSeq, std::int64_t limit) {

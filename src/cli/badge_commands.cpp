@@ -104,7 +104,8 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
   if (!db) {
     return reportError(cmd, db.error());
   }
-  enrolment::Registry registry(*db, deskActor());
+  audit::JournalWitness witness;
+  enrolment::Registry registry(*db, deskActor(), &witness);
   auto issued =
       registry.issuePlainBadge(*args.value("--pupil"), !args.has("--adult"), unixNow(), days);
   if (!issued) {
@@ -222,7 +223,7 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
     if (!db) {
       return reportError(cmd, db.error());
     }
-    enrolment::Registry registry(*db, deskActor());
+    enrolment::Registry registry(*db, deskActor());  // reads only
     auto record = registry.findBadge(parsed->serial);
     if (!record) {
       return reportError(cmd, record.error());
@@ -236,7 +237,8 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
                  formatDate(*(*record)->revokedAt));
       return kExitNegative;
     }
-    fmt::print("registered and not revoked\n");
+    fmt::print("registered and not revoked; named {} in the audit log\n",
+               (*record)->auditRef ? formatSerial(*(*record)->auditRef) : std::string("-"));
   }
   return kExitOk;
 }

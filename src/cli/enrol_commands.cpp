@@ -247,7 +247,8 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, templ.error());
   }
 
-  enrolment::Registry registry(*db, deskActor());
+  audit::JournalWitness witness;
+  enrolment::Registry registry(*db, deskActor(), &witness);
   auto issued = registry.enrol(request, *templ, templateKey ? &*templateKey : nullptr);
   if (!issued) {
     return reportError(cmd, issued.error());
@@ -287,7 +288,8 @@ int runList(std::span<const std::string_view> argv) {
   if (!db) {
     return reportError(cmd, db.error());
   }
-  enrolment::Registry registry(*db, deskActor());
+  audit::JournalWitness witness;
+  enrolment::Registry registry(*db, deskActor(), &witness);
   auto pupils = registry.list();
   if (!pupils) {
     return reportError(cmd, pupils.error());
@@ -336,7 +338,8 @@ int runRevoke(std::span<const std::string_view> argv) {
   if (!db) {
     return reportError(cmd, db.error());
   }
-  enrolment::Registry registry(*db, deskActor());
+  audit::JournalWitness witness;
+  enrolment::Registry registry(*db, deskActor(), &witness);
   if (auto r = registry.revokeBadge(*serial, unixNow()); !r) {
     return reportError(cmd, r.error());
   }
@@ -366,11 +369,68 @@ int runErase(std::span<const std::string_view> argv) {
   if (!db) {
     return reportError(cmd, db.error());
   }
-  enrolment::Registry registry(*db, deskActor());
+  audit::JournalWitness witness;
+  enrolment::Registry registry(*db, deskActor(), &witness);
   if (auto r = registry.erasePupil(*pupil, unixNow()); !r) {
     return reportError(cmd, r.error());
   }
   fmt::print("pupil {} erased\n", *pupil);
+  return kExitOk;
+}
+
+// Records dated in the future: the school must hear about its clock.
+void printFutureDated(const audit::FutureDated& future) {
+  if (future.count > 0) {
+    fmt::print(
+        "warning: {} audit record(s) are dated in the future (the latest {}): the clock "
+        "was wrong when they were written; check the gate's time source (NTP)\n",
+        future.count, audit::formatTime(future.latest));
+  }
+}
+
+// The second half of `audit verify`: the log against the heads the journal saw.
+int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store::Database& db,
+                        const std::optional<std::string_view>& journalDir) {
+  auto id = log.logId();
+  if (!id) {
+    return reportError(cmd, id.error());
+  }
+  auto seen = audit::readJournalHeads(
+      *id, db.path().string(),
+      journalDir ? std::optional<std::filesystem::path>(*journalDir) : std::nullopt);
+  if (!seen) {
+    return reportError(cmd, seen.error());
+  }
+  auto report = log.checkWitnessed(seen->heads, seen->others);
+  if (!report) {
+    return reportError(cmd, report.error());
+  }
+  if (!report->consistent) {
+    fmt::print("audit log BROKEN: {}\n", report->problem);
+    return kExitNegative;
+  }
+  if (report->otherLogs > 0) {
+    fmt::print(
+        "warning: the journal also holds the heads of another audit log written to {} "
+        "(the latest on {}): this database file was replaced since; if nobody at the "
+        "school did that, treat it as tampering\n",
+        db.path().string(), audit::formatTime(report->otherLatestAt));
+  }
+  if (report->latestSeq == 0) {
+    fmt::print(
+        "journal: no head of this log found{}: the end of the log could not be checked "
+        "against it\n",
+        !seen->access.empty() ? " (" + seen->access + ")"
+        : journalDir          ? " in " + std::string(*journalDir)
+                              : " (no journald on this machine, or another machine's "
+                                "database)");
+    return kExitOk;
+  }
+  fmt::print(
+      "journal: {} head(s) of this log checked ({} older than the retention), the latest "
+      "record {} seen on {}\n",
+      report->checked + report->purged, report->purged, report->latestSeq,
+      audit::formatTime(report->latestSeenAt));
   return kExitOk;
 }
 
@@ -407,25 +467,32 @@ int runPurge(std::span<const std::string_view> argv) {
   if (!db) {
     return reportError(cmd, db.error());
   }
-  audit::AuditLog log(*db);
+  audit::JournalWitness witness;
+  audit::AuditLog log(*db, &witness);
   const std::int64_t now = unixNow();
-  auto removed = log.purgeBefore(now - days * 86'400, now, deskActor());
-  if (!removed) {
-    return reportError(cmd, removed.error());
+  auto purged = log.purge(static_cast<int>(days), now, deskActor());
+  if (!purged) {
+    return reportError(cmd, purged.error());
   }
   (void)db->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  fmt::print("{} audit record(s) older than {} days removed\n", *removed, days);
+  fmt::print("{} audit record(s) older than {} days removed{}\n", purged->removed, days,
+             purged->removedFutureDated > 0
+                 ? fmt::format(" ({} of them dated in the future)", purged->removedFutureDated)
+                 : std::string());
+  printFutureDated(purged->remainingFutureDated);
   return kExitOk;
 }
 
 int runAudit(std::span<const std::string_view> argv) {
   const std::string_view cmd = "audit";
   constexpr std::string_view usage =
-      "usage: facegate audit verify --db FILE\n"
+      "usage: facegate audit verify --db FILE [--journal DIR]\n"
       "       facegate audit show --db FILE [--last N]\n"
-      "  verify: checks the hash chain and reports the first broken link (exit 1 if broken).\n"
-      "          Note the head hash it prints somewhere else: it lets you prove later that\n"
-      "          the log was not rewritten as a whole.\n"
+      "  verify: checks the hash chain and that every record removed was removed by a\n"
+      "          retention purge, then compares the log with the heads the gate and the desk\n"
+      "          wrote to the systemd journal (or to the journal files in DIR, a copy), which\n"
+      "          catches a log cut at its end or rewritten as a whole. Exit 1 if anything is\n"
+      "          wrong, with the first problem found.\n"
       "  show:   prints the last N records (default 20).\n";
   if (argv.empty() || (argv[0] != "verify" && argv[0] != "show")) {
     if (!argv.empty() && argv[0] == "--help") {
@@ -438,8 +505,12 @@ int runAudit(std::span<const std::string_view> argv) {
   }
   const bool show = argv[0] == "show";
   Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv.subspan(1), {.valued = {"--db", "--last"}}, usage, args)) {
+  if (auto exit = parseOrUsage(cmd, argv.subspan(1), {.valued = {"--db", "--last", "--journal"}},
+                               usage, args)) {
     return *exit;
+  }
+  if (show && args.value("--journal")) {
+    return reportError(cmd, "--journal is an option of 'audit verify'");
   }
   auto db = openDatabase(args, false);
   if (!db) {
@@ -455,11 +526,18 @@ int runAudit(std::span<const std::string_view> argv) {
       fmt::print("audit log BROKEN at record {}: {}\n", report->firstBadSeq, report->problem);
       return kExitNegative;
     }
-    fmt::print(
-        "audit log intact: {} record(s) checked (records 1-{} purged by retention); head "
-        "record {} hash {}\n",
-        report->records, report->anchorSeq, report->headSeq, audit::toHex(report->headHash));
-    return kExitOk;
+    fmt::print("audit log intact: {} record(s) checked{}; head record {} hash {}\n",
+               report->records,
+               report->anchorSeq > 0
+                   ? fmt::format(" (records up to {} removed by retention: purge record {}, "
+                                 "retention {} days)",
+                                 report->anchorSeq, report->anchorSetBy, report->retentionDays)
+                   : std::string(),
+               report->headSeq, audit::toHex(report->headHash));
+    if (auto future = log.futureDated(unixNow()); future) {
+      printFutureDated(*future);
+    }
+    return checkAgainstJournal(cmd, log, *db, args.value("--journal"));
   }
   std::int64_t last = 20;
   if (const auto text = args.value("--last")) {
@@ -481,7 +559,7 @@ int runAudit(std::span<const std::string_view> argv) {
     const auto& e = r.event;
     fmt::print("{:>6} {} {:<14} {:<12} {:<26} {:<16} {:<13} {} {}\n", r.seq, formatDate(e.at),
                e.actor, e.action, e.subject.value_or("-"),
-               e.badgeSerial ? formatSerial(*e.badgeSerial) : "-", e.outcome.value_or("-"),
+               e.badgeRef ? formatSerial(*e.badgeRef) : "-", e.outcome.value_or("-"),
                e.distance ? fmt::format("d={:.3f}", *e.distance) : "", e.detail);
   }
   return kExitOk;

@@ -266,7 +266,12 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
     });
   }
 
-  enrolment::Registry registry(database, cfg.gate.id);
+  // Every committed head of the audit log goes to the journal, which the database's writer
+  // cannot rewrite: `facegate audit verify` compares (audit/witness.hpp). Not for the demo,
+  // whose database is a temporary file.
+  audit::JournalWitness witness;
+  audit::HeadWitness* const headWitness = demo ? nullptr : &witness;
+  enrolment::Registry registry(database, cfg.gate.id, headWitness);
   // The school's storage mode decides which volunteer badges this gate accepts (the demo
   // shows both).
   std::optional<badge::BadgeKind> volunteerKind;
@@ -278,7 +283,7 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
   gate::BadgeChecker checker(registry, publicKey,
                              demo ? &world->templateKey() : (templateKey ? &*templateKey : nullptr),
                              volunteerKind);
-  audit::AuditLog auditLog(database);
+  audit::AuditLog auditLog(database, headWitness);
   gate::SystemWallClock wall;
   gate::SystemdNotifier notifier;
   gate::Gate gate(gate::gateSettingsFrom(cfg), **engine, checker, *signaller, auditLog, wall,
@@ -356,13 +361,24 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
       return;
     }
     lastPurge = now;
-    auto removed = auditLog.purgeBefore(now - std::int64_t{cfg.audit.retentionDays} * 86'400, now,
-                                        cfg.gate.id);
-    if (!removed) {
-      log->error("audit retention purge failed: {}", removed.error().message);
-    } else if (*removed > 0) {
-      log->info("audit retention: {} record(s) older than {} days removed", *removed,
-                cfg.audit.retentionDays);
+    auto purged = auditLog.purge(cfg.audit.retentionDays, now, cfg.gate.id);
+    if (!purged) {
+      log->error("audit retention purge failed: {}", purged.error().message);
+      return;
+    }
+    if (purged->removed > 0) {
+      log->info("audit retention: {} record(s) older than {} days removed{}", purged->removed,
+                cfg.audit.retentionDays,
+                purged->removedFutureDated > 0
+                    ? fmt::format(" ({} of them dated in the future)", purged->removedFutureDated)
+                    : std::string());
+    }
+    if (purged->remainingFutureDated.count > 0) {
+      log->warn(
+          "audit log: {} record(s) are dated in the future (the latest {}): the clock was "
+          "wrong when they were written; check the time source (NTP) of this gate",
+          purged->remainingFutureDated.count,
+          audit::formatTime(purged->remainingFutureDated.latest));
     }
   };
   const auto reload = [&] {

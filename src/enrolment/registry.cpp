@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include "facegate/audit/badge_ref.hpp"
 #include "facegate/core/secure_memory.hpp"
 
 namespace facegate::enrolment {
@@ -83,8 +84,21 @@ Result<std::string> Registry::ensurePupil(const std::string& pupilId,
   if (!row) {
     return tl::unexpected(row.error());
   }
+  // The pupil's badge pseudonym key (audit/badge_ref.hpp), dies with the pupil's row.
+  const auto ensureKey = [&]() -> Result<void> {
+    auto key = db_.prepare(
+        "INSERT OR IGNORE INTO audit_keys (pupil_id, badge_ref_key) VALUES (?1, randomblob(32))");
+    if (!key) {
+      return tl::unexpected(key.error());
+    }
+    key->bind(1, std::string_view(pupilId));
+    return key->run();
+  };
   if (*row) {
     const std::string ref = find->text(0);
+    if (auto r = ensureKey(); !r) {
+      return tl::unexpected(r.error());
+    }
     auto update = db_.prepare(
         "UPDATE pupils SET minor = ?2, display_name = coalesce(?3, display_name) WHERE pupil_id = "
         "?1");
@@ -112,7 +126,36 @@ Result<std::string> Registry::ensurePupil(const std::string& pupilId,
   if (auto r = insert->run(); !r) {
     return tl::unexpected(r.error());
   }
+  if (auto r = ensureKey(); !r) {
+    return tl::unexpected(r.error());
+  }
   return ref;
+}
+
+Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) {
+  auto q = db_.prepare(
+      "SELECT k.badge_ref_key FROM badges b JOIN audit_keys k USING (pupil_id) "
+      "WHERE b.serial = ?1");
+  if (!q) {
+    return tl::unexpected(q.error());
+  }
+  q->bind(1, toDb(serial));
+  auto row = q->step();
+  if (!row) {
+    return tl::unexpected(row.error());
+  }
+  if (!*row) {
+    return std::optional<std::uint64_t>();
+  }
+  std::vector<std::uint8_t> key = q->blob(0);
+  if (key.size() != audit::BadgeRefKey{}.size()) {
+    sodium_memzero(key.data(), key.size());
+    return fail(ErrorCode::StorageCorrupt, "a pupil's audit key has the wrong size");
+  }
+  const std::uint64_t ref =
+      audit::badgeRef(std::span<const std::uint8_t, 32>(key.data(), 32), serial);
+  sodium_memzero(key.data(), key.size());
+  return std::optional<std::uint64_t>(ref);
 }
 
 Result<void> Registry::insertBadge(const badge::Badge& b, std::string_view kind) {
@@ -256,7 +299,11 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
     event.actor = actor_;
     event.action = *found ? "re-enrol" : "enrol";
     event.subject = *ref;
-    event.badgeSerial = issued.serial;
+    auto badgeRef = this->badgeRef(issued.serial);
+    if (!badgeRef) {
+      return tl::unexpected(badgeRef.error());
+    }
+    event.badgeRef = *badgeRef;
     event.detail = fmt::format("mode={} minor={} guardian_consent={} template_version={}",
                                toString(request.mode), request.minor ? 1 : 0,
                                request.guardianConsentRef ? 1 : 0, kTemplateVersion);
@@ -307,8 +354,12 @@ Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool 
     if (auto r = insertBadge(issued, "plain"); !r) {
       return r;
     }
-    audit::AuditEvent event{now,           actor_,       "badge-issue", *ref,
-                            issued.serial, std::nullopt, std::nullopt,  "kind=plain"};
+    auto badgeRef = this->badgeRef(issued.serial);
+    if (!badgeRef) {
+      return tl::unexpected(badgeRef.error());
+    }
+    audit::AuditEvent event{now,       actor_,       "badge-issue", *ref,
+                            *badgeRef, std::nullopt, std::nullopt,  "kind=plain"};
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
     }
@@ -354,7 +405,11 @@ Result<void> Registry::revokeBadge(std::uint64_t serial, std::int64_t now) {
     if (auto r = drop->run(); !r) {
       return r;
     }
-    audit::AuditEvent event{now, actor_, "revoke", ref, serial, std::nullopt, std::nullopt, ""};
+    auto badgeRef = this->badgeRef(serial);
+    if (!badgeRef) {
+      return tl::unexpected(badgeRef.error());
+    }
+    audit::AuditEvent event{now, actor_, "revoke", ref, *badgeRef, std::nullopt, std::nullopt, ""};
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
     }
@@ -420,10 +475,17 @@ Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
   if (!*row) {
     return std::optional<BadgeRecord>();
   }
-  BadgeRecord r{serial, q->text(0), q->text(1), q->integer(2), q->integer(3), std::nullopt};
+  BadgeRecord r{serial,        q->text(0),   q->text(1),  q->integer(2),
+                q->integer(3), std::nullopt, std::nullopt};
   if (!q->isNull(4)) {
     r.revokedAt = q->integer(4);
   }
+  q->reset();
+  auto ref = badgeRef(serial);
+  if (!ref) {
+    return tl::unexpected(ref.error());
+  }
+  r.auditRef = *ref;
   return std::optional<BadgeRecord>(std::move(r));
 }
 
@@ -492,8 +554,8 @@ Result<std::vector<PupilSummary>> Registry::list() {
       if (!*brow) {
         break;
       }
-      BadgeRecord r{fromDb(b->integer(0)), p.pupilId,     b->text(1),
-                    b->integer(2),         b->integer(3), std::nullopt};
+      BadgeRecord r{fromDb(b->integer(0)), p.pupilId,    b->text(1),  b->integer(2),
+                    b->integer(3),         std::nullopt, std::nullopt};
       if (!b->isNull(4)) {
         r.revokedAt = b->integer(4);
       }

@@ -7,8 +7,8 @@
 namespace facegate::gate {
 namespace {
 
-CheckedBadge rejected(std::optional<std::uint64_t> serial, std::string reason) {
-  return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Rejected, serial, std::move(reason)},
+CheckedBadge rejected(std::optional<std::uint64_t> badgeRef, std::string reason) {
+  return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Rejected, badgeRef, std::move(reason)},
                       std::nullopt};
 }
 
@@ -33,52 +33,55 @@ CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) 
   auto record = registry_.findBadge(serial);
   if (!record) {
     logger("gate")->error("badge check failed: {}", record.error().message);
-    return rejected(serial, "database-error");
+    return rejected(std::nullopt, "database-error");
   }
   if (!*record) {
-    return rejected(serial, "unknown");
+    // Not registered (or its pupil was erased): nothing names it in the log.
+    return rejected(std::nullopt, "unknown");
   }
+  // From here on the badge is named by its pseudonym, never by the serial it prints.
+  const std::optional<std::uint64_t> ref = (*record)->auditRef;
   if ((*record)->revokedAt) {
-    return rejected(serial, "revoked");
+    return rejected(ref, "revoked");
   }
   // The badge must be the one on record: same pupil and same kind (a volunteer's serial in a
   // plain badge would skip the face check).
   if ((*record)->pupilId != badge->pupilId || (*record)->kind != kindName(badge->kind)) {
-    return rejected(serial, "record-mismatch");
+    return rejected(ref, "record-mismatch");
   }
   if (badge->kind != badge::BadgeKind::Plain && volunteerKind_ && badge->kind != *volunteerKind_) {
-    return rejected(serial, "wrong-storage-mode");
+    return rejected(ref, "wrong-storage-mode");
   }
   switch (badge->kind) {
     case badge::BadgeKind::Plain:
-      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::NonVolunteer, serial, ""}, std::nullopt};
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::NonVolunteer, ref, ""}, std::nullopt};
     case badge::BadgeKind::Sealed: {
       auto sealed = registry_.findSealedTemplate(serial);
       if (!sealed) {
         logger("gate")->error("badge check failed: {}", sealed.error().message);
-        return rejected(serial, "database-error");
+        return rejected(ref, "database-error");
       }
       if (!*sealed) {
-        return rejected(serial, "no-template");
+        return rejected(ref, "no-template");
       }
       auto templ = enrolment::unsealTemplate(**sealed, *badge->secret, serial);
       if (!templ) {
-        return rejected(serial, "template-does-not-open");
+        return rejected(ref, "template-does-not-open");
       }
-      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, serial, ""}, std::move(*templ)};
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, ref, ""}, std::move(*templ)};
     }
     case badge::BadgeKind::OnBadge: {
       if (templateKey_ == nullptr) {
-        return rejected(serial, "on-badge-not-configured");
+        return rejected(ref, "on-badge-not-configured");
       }
       auto templ = enrolment::unsealFromBadge(badge->onBadgeTemplate, *templateKey_, serial);
       if (!templ) {
-        return rejected(serial, "template-does-not-open");
+        return rejected(ref, "template-does-not-open");
       }
-      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, serial, ""}, std::move(*templ)};
+      return CheckedBadge{BadgeCheck{BadgeCheck::Kind::Volunteer, ref, ""}, std::move(*templ)};
     }
   }
-  return rejected(serial, "unknown-kind");
+  return rejected(ref, "unknown-kind");
 }
 
 }  // namespace facegate::gate

@@ -26,8 +26,8 @@ BadgeFingerprint fingerprint(std::string_view text) {
   return out;
 }
 
-std::string serialText(const std::optional<std::uint64_t>& serial) {
-  return serial ? fmt::format("{:016x}", *serial) : std::string("-");
+std::string refText(const std::optional<std::uint64_t>& badgeRef) {
+  return badgeRef ? fmt::format("{:016x}", *badgeRef) : std::string("-");
 }
 
 }  // namespace
@@ -308,7 +308,7 @@ void Gate::finish(const Decision& d) {
   event.at = now;
   event.actor = settings_.gateId;
   event.action = "passage";
-  event.badgeSerial = d.serial;
+  event.badgeRef = d.badgeRef;
   event.outcome = std::string(toString(d.outcome));
   event.distance = d.distance;
   event.detail = fmt::format(
@@ -339,8 +339,8 @@ void Gate::finish(const Decision& d) {
   }
 
   logger("gate")->info(
-      "passage badge={} outcome={}{} distance={} frames={} latency={}ms{}{}{}",
-      serialText(d.serial), toString(shown.outcome),
+      "passage badge_ref={} outcome={}{} distance={} frames={} latency={}ms{}{}{}",
+      refText(d.badgeRef), toString(shown.outcome),
       withheld ? fmt::format(" withheld={} (not recorded, not signalled)", toString(*withheld))
                : std::string(),
       d.distance ? fmt::format("{:.3f}", *d.distance) : std::string("-"), d.framesUsed,

@@ -71,7 +71,7 @@ bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
   }
   currentBadge_ = badge;
   passageStart_ = now;
-  serial_.reset();
+  badgeRef_.reset();
   window_.clear();
   compared_.clear();
   anyMismatch_ = false;
@@ -85,7 +85,7 @@ std::optional<Decision> PassageMachine::badgeChecked(const BadgeCheck& check, Ti
   if (state_ != State::BadgeRead) {
     return std::nullopt;
   }
-  serial_ = check.serial;
+  badgeRef_ = check.badgeRef;
   switch (check.kind) {
     case BadgeCheck::Kind::Rejected: {
       Decision d = decide(Outcome::RejectBadge, now);
@@ -194,7 +194,7 @@ std::optional<Decision> PassageMachine::fault(Fault fault, TimePoint now, std::s
   recentBadges_.clear();  // after an outage every badge is a new passage
   Decision d = decide(Outcome::OutOfService, now);
   if (!inPassage) {
-    d.serial.reset();
+    d.badgeRef.reset();
     d.latency = std::chrono::milliseconds(0);
   }
   d.reason = std::move(what);
@@ -224,7 +224,7 @@ void PassageMachine::forgetCurrentBadge() {
 Decision PassageMachine::decide(Outcome outcome, TimePoint now) {
   Decision d;
   d.outcome = outcome;
-  d.serial = serial_;
+  d.badgeRef = badgeRef_;
   d.framesUsed = static_cast<int>(window_.size());
   d.trackBreaks = trackBreaks_;
   for (const auto& s : window_) {

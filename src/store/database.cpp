@@ -149,13 +149,16 @@ std::vector<std::uint8_t> Statement::blob(int column) const {
 // --- Database ----------------------------------------------------------------
 
 Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
+      afterCommit_(std::move(other.afterCommit_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
     sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
+    afterCommit_ = std::move(other.afterCommit_);
   }
   return *this;
 }
@@ -368,17 +371,33 @@ Result<void> Database::transaction(const std::function<Result<void>()>& body) {
     result = body();
   } catch (...) {
     (void)exec("ROLLBACK");
+    afterCommit_.clear();
     throw;
   }
   if (!result) {
     (void)exec("ROLLBACK");
+    afterCommit_.clear();
     return result;
   }
   if (auto commit = exec("COMMIT"); !commit) {
     (void)exec("ROLLBACK");
+    afterCommit_.clear();
     return commit;
   }
+  auto done = std::move(afterCommit_);
+  afterCommit_.clear();
+  for (const auto& f : done) {
+    f();
+  }
   return {};
+}
+
+void Database::afterCommit(std::function<void()> done) {
+  if (inTransaction()) {
+    afterCommit_.push_back(std::move(done));
+  } else {
+    done();
+  }
 }
 
 int Database::schemaVersion() const {

@@ -77,7 +77,33 @@ CREATE TABLE audit_state (
 INSERT INTO audit_state VALUES (1, 0, zeroblob(32), 0, zeroblob(32));
 )sql";
 
-constexpr Migration kMigrations[] = {{1, kV1}, {2, kV2}};
+// Version 3: nothing in the audit log links a passage to a badge once its pupil is erased,
+// and the log can be checked against a store outside this file.
+// - audit_keys: one random key per pupil; audit records name a badge by a keyed pseudonym of
+//   its serial (audit/badge_ref.hpp), never by the serial printed in the badge. The key is
+//   deleted with the pupil (ON DELETE CASCADE, overwritten by secure_delete), after which
+//   the pseudonym cannot be recomputed from the badge. The column is renamed to say so.
+//   Records written before this version keep the serials they were written with (their
+//   hashes cover them) until retention removes them.
+// - audit_identity: the log's random id, which the witness entries written to the systemd
+//   journal carry (audit/witness.hpp), so that `audit verify` finds this log's heads there.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE audit_keys (
+  pupil_id      TEXT PRIMARY KEY REFERENCES pupils(pupil_id) ON DELETE CASCADE,
+  badge_ref_key BLOB NOT NULL CHECK (length(badge_ref_key) = 32)
+) STRICT;
+INSERT INTO audit_keys (pupil_id, badge_ref_key) SELECT pupil_id, randomblob(32) FROM pupils;
+
+ALTER TABLE audit_events RENAME COLUMN badge_serial TO badge_ref;
+
+CREATE TABLE audit_identity (
+  id     INTEGER PRIMARY KEY CHECK (id = 1),
+  log_id BLOB NOT NULL CHECK (length(log_id) = 16)
+) STRICT;
+INSERT INTO audit_identity VALUES (1, randomblob(16));
+)sql";
+
+constexpr Migration kMigrations[] = {{1, kV1}, {2, kV2}, {3, kV3}};
 
 }  // namespace
 

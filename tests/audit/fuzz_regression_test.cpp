@@ -34,7 +34,7 @@ class AuditFuzzRegression : public ::testing::Test {
     e.at = at;
     e.actor = "gate-1";
     e.action = "passage";
-    e.badgeSerial = 77;
+    e.badgeRef = 77;
     e.outcome = "MISMATCH";
     e.distance = distance;
     e.detail = "frames=4";

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -91,6 +92,7 @@ struct Operation {
   OpKind kind = OpKind::Passage;
   int pupil = -1;                            // registry operations
   std::uint64_t serial = 0;                  // badge issued, revoked or shown (0: not known)
+  std::uint64_t ref = 0;                     // its audit pseudonym (acknowledged registry ops)
   std::uint64_t opId = 0;                    // passages
   std::optional<badge::BadgeSecret> secret;  // acknowledged sealed enrolments
   std::int64_t head = 0;                     // the audit head once committed (passage: its seq)
@@ -221,32 +223,35 @@ void parseLine(std::string_view line, WorkerLog& log) {
   };
   switch (op.kind) {
     case OpKind::Enrol: {
+      if (t.size() != 6) {
+        bad("field count");
+      }
+      samePupil(t[1]);
+      op.serial = serialOf(t[2]);
+      op.ref = serialOf(t[3]);
+      op.secret = parseSecret(t[4]);
+      if (!op.secret) {
+        bad("secret");
+      }
+      op.head = number(t[5]);
+      break;
+    }
+    case OpKind::Plain:
       if (t.size() != 5) {
         bad("field count");
       }
       samePupil(t[1]);
       op.serial = serialOf(t[2]);
-      op.secret = parseSecret(t[3]);
-      if (!op.secret) {
-        bad("secret");
-      }
+      op.ref = serialOf(t[3]);
       op.head = number(t[4]);
       break;
-    }
-    case OpKind::Plain:
-      if (t.size() != 4) {
-        bad("field count");
-      }
-      samePupil(t[1]);
-      op.serial = serialOf(t[2]);
-      op.head = number(t[3]);
-      break;
     case OpKind::Revoke:
-      if (t.size() != 4 || serialOf(t[2]) != op.serial) {
+      if (t.size() != 5 || serialOf(t[2]) != op.serial) {
         bad("field count or serial");
       }
       samePupil(t[1]);
-      op.head = number(t[3]);
+      op.ref = serialOf(t[3]);
+      op.head = number(t[4]);
       break;
     case OpKind::Erase:
       if (t.size() != 3) {
@@ -426,15 +431,17 @@ struct PupilModel {
   std::string auditRef;                         // learned from the first record naming them
   std::uint64_t active = 0;                     // the one valid badge, 0 after a revocation
   std::map<std::uint64_t, std::string> badges;  // every badge since (re)creation: kind
+  std::map<std::uint64_t, std::uint64_t> refs;  // serial -> the badge's audit pseudonym
   std::optional<badge::BadgeSecret> secret;     // the active sealed badge's, if acknowledged
 };
 
-// An audit record an operation must have written. Empty subject: the pupil's new pseudonym;
-// serial 0 with newSerial: a badge serial not seen before.
+// An audit record an operation must have written. Empty subject: the pupil's new pseudonym.
+// The badge is named by its pseudonym (audit/badge_ref.hpp); newSerial: a badge not seen
+// before (ref, if known, is the one the worker acknowledged).
 struct ExpectedRecord {
   std::string action;
   std::string subject;
-  std::optional<std::uint64_t> serial;
+  std::optional<std::uint64_t> ref;
   bool newSerial = false;
 };
 
@@ -443,7 +450,7 @@ std::string describeRecords(std::span<const ExpectedRecord> records) {
   for (const auto& r : records) {
     out += fmt::format("{}{} {}", out.empty() ? "" : ", ", r.action,
                        r.newSerial ? "<new badge>"
-                       : r.serial  ? hex64(*r.serial)
+                       : r.ref     ? hex64(*r.ref)
                                    : "-");
   }
   return out;
@@ -453,7 +460,7 @@ std::string describeRecords(std::span<const audit::AuditRecord> records) {
   std::string out;
   for (const auto& r : records) {
     out += fmt::format("{}#{} {} {}", out.empty() ? "" : ", ", r.seq, r.event.action,
-                       r.event.badgeSerial ? hex64(*r.event.badgeSerial) : "-");
+                       r.event.badgeRef ? hex64(*r.event.badgeRef) : "-");
   }
   return out;
 }
@@ -484,8 +491,9 @@ class Harness {
 
  private:
   void check(int cycle, WorkerLog& log);
-  void matchOperations(WorkerLog& log, const std::vector<audit::AuditRecord>& fresh);
-  void apply(Operation& op, std::span<const audit::AuditRecord> records);
+  void matchOperations(store::Database& db, WorkerLog& log,
+                       const std::vector<audit::AuditRecord>& fresh);
+  void apply(store::Database& db, Operation& op, std::span<const audit::AuditRecord> records);
   void checkRegistry(store::Database& db);
 
   HarnessOptions options_;
@@ -587,7 +595,7 @@ void Harness::check(int cycle, WorkerLog& log) {
   }
   const auto fresh = must(auditLog.records(verifiedHead_, std::numeric_limits<std::int64_t>::max()),
                           "reading the audit log");
-  matchOperations(log, fresh);
+  matchOperations(db, log, fresh);
   checkRegistry(db);
   verifiedHead_ = report.headSeq;
   verifiedHeadHash_ = report.headHash;
@@ -603,7 +611,8 @@ void Harness::check(int cycle, WorkerLog& log) {
   }
 }
 
-void Harness::matchOperations(WorkerLog& log, const std::vector<audit::AuditRecord>& fresh) {
+void Harness::matchOperations(store::Database& db, WorkerLog& log,
+                              const std::vector<audit::AuditRecord>& fresh) {
   std::size_t next = 0;
   std::int64_t cursor = verifiedHead_;
   const std::span<const audit::AuditRecord> all(fresh);
@@ -614,7 +623,7 @@ void Harness::matchOperations(WorkerLog& log, const std::vector<audit::AuditReco
     if (!op.acknowledged) {
       // The operation the kill interrupted: all of its records, or none.
       if (next < fresh.size()) {
-        apply(op, all.subspan(next));
+        apply(db, op, all.subspan(next));
         next = fresh.size();
         ++stats_.committedUnacked;
       }
@@ -634,7 +643,7 @@ void Harness::matchOperations(WorkerLog& log, const std::vector<audit::AuditReco
                       "the log ends at {}",
                       describe(op), op.head, fresh.empty() ? cursor : fresh.back().seq));
     }
-    apply(op, all.subspan(next, end - next));
+    apply(db, op, all.subspan(next, end - next));
     stats_.recordsMatched += static_cast<std::int64_t>(end - next);
     ++stats_.ackedOps;
     next = end;
@@ -648,7 +657,8 @@ void Harness::matchOperations(WorkerLog& log, const std::vector<audit::AuditReco
   }
 }
 
-void Harness::apply(Operation& op, std::span<const audit::AuditRecord> records) {
+void Harness::apply(store::Database& db, Operation& op,
+                    std::span<const audit::AuditRecord> records) {
   if (op.kind == OpKind::Passage) {
     // Every field of the record must be what the worker asked for: the stored hash is
     // recomputed over the event rebuilt from the operation id.
@@ -665,17 +675,22 @@ void Harness::apply(Operation& op, std::span<const audit::AuditRecord> records) 
   PupilModel& pupil = model_[static_cast<std::size_t>(op.pupil)];
   using State = PupilModel::State;
   std::vector<ExpectedRecord> expected;
+  const auto refOf = [&](std::uint64_t serial) -> std::optional<std::uint64_t> {
+    const auto found = pupil.refs.find(serial);
+    return found == pupil.refs.end() ? std::nullopt : std::optional(found->second);
+  };
   const auto revokeActive = [&] {
     if (pupil.active != 0) {  // one valid badge per pupil: a new one revokes it first
-      expected.push_back({"revoke", pupil.auditRef, pupil.active});
+      expected.push_back({"revoke", pupil.auditRef, refOf(pupil.active)});
     }
   };
-  const bool learnsSerial = !op.acknowledged;  // interrupted: the serial is in the record
+  // Interrupted: the badge is learned from the registry (the operation was the last one).
+  const bool learnsSerial = !op.acknowledged;
   switch (op.kind) {
     case OpKind::Enrol:
       revokeActive();
       expected.push_back({pupil.state == State::Enrolled ? "re-enrol" : "enrol", pupil.auditRef,
-                          learnsSerial ? std::nullopt : std::optional(op.serial), true});
+                          learnsSerial ? std::nullopt : std::optional(op.ref), true});
       break;
     case OpKind::Plain:
       if (pupil.state == State::Enrolled) {
@@ -684,14 +699,18 @@ void Harness::apply(Operation& op, std::span<const audit::AuditRecord> records) 
       }
       revokeActive();
       expected.push_back({"badge-issue", pupil.auditRef,
-                          learnsSerial ? std::nullopt : std::optional(op.serial), true});
+                          learnsSerial ? std::nullopt : std::optional(op.ref), true});
       break;
     case OpKind::Revoke:
       if (op.serial != pupil.active || pupil.active == 0) {
         violation(fmt::format("the worker revoked badge {} of {}, which is not their valid one",
                               hex64(op.serial), pupilId(op.pupil)));
       }
-      expected.push_back({"revoke", pupil.auditRef, op.serial});
+      if (op.acknowledged && refOf(op.serial) != op.ref) {
+        violation(fmt::format("the worker's pseudonym for {}'s badge {} changed", pupilId(op.pupil),
+                              hex64(op.serial)));
+      }
+      expected.push_back({"revoke", pupil.auditRef, refOf(op.serial)});
       break;
     case OpKind::Erase:
       if (pupil.state == State::Absent) {
@@ -708,10 +727,12 @@ void Harness::apply(Operation& op, std::span<const audit::AuditRecord> records) 
     const ExpectedRecord& want = expected[i];
     const bool subjectOk =
         want.subject.empty() ? got.subject && !got.subject->empty() : got.subject == want.subject;
-    const bool serialOk = want.newSerial ? got.badgeSerial && *got.badgeSerial != 0 &&
-                                               (!want.serial || *got.badgeSerial == *want.serial) &&
-                                               !pupil.badges.contains(*got.badgeSerial)
-                                         : got.badgeSerial == want.serial;
+    const bool serialOk =
+        want.newSerial
+            ? got.badgeRef && *got.badgeRef != 0 && (!want.ref || *got.badgeRef == *want.ref) &&
+                  std::ranges::none_of(pupil.refs,
+                                       [&](const auto& r) { return r.second == *got.badgeRef; })
+            : got.badgeRef == want.ref;
     matches = got.action == want.action && got.actor == kDeskActor && subjectOk && serialOk;
   }
   if (!matches) {
@@ -725,13 +746,35 @@ void Harness::apply(Operation& op, std::span<const audit::AuditRecord> records) 
   const audit::AuditEvent& last = records.back().event;
   switch (op.kind) {
     case OpKind::Enrol:
-    case OpKind::Plain:
+    case OpKind::Plain: {
       pupil.auditRef = *last.subject;
       pupil.state = op.kind == OpKind::Enrol ? State::Enrolled : State::Plain;
-      pupil.active = *last.badgeSerial;
+      std::uint64_t serial = op.serial;
+      if (learnsSerial) {
+        // The kill came after the commit, before the acknowledgement: the new badge is the
+        // pupil's valid one in the registry, and its pseudonym must be the record's.
+        auto q = must(db.prepare("SELECT serial FROM badges WHERE pupil_id = ?1 AND revoked_at "
+                                 "IS NULL"),
+                      "reading badges");
+        const std::string id = pupilId(op.pupil);
+        q.bind(1, std::string_view(id));
+        if (!must(q.step(), "reading badges")) {
+          violation(fmt::format("the interrupted {} left no valid badge", describe(op)));
+        }
+        serial = std::bit_cast<std::uint64_t>(q.integer(0));
+        q.reset();
+        enrolment::Registry registry(db, "crash-harness");
+        if (must(registry.badgeRef(serial), "naming a badge") != last.badgeRef) {
+          violation(fmt::format("the interrupted {}'s record does not name its badge {}",
+                                describe(op), hex64(serial)));
+        }
+      }
+      pupil.active = serial;
+      pupil.refs[serial] = *last.badgeRef;
       pupil.badges[pupil.active] = op.kind == OpKind::Enrol ? "sealed" : "plain";
       pupil.secret = std::move(op.secret);  // none if the enrolment was not acknowledged
       break;
+    }
     case OpKind::Revoke:
       pupil.active = 0;
       pupil.secret.reset();

@@ -60,7 +60,7 @@ audit::AuditEvent passageEvent(std::uint64_t opId, std::uint64_t serial) {
   e.at = kPassageEpoch + static_cast<std::int64_t>(opId & 0xffffffU);
   e.actor = std::string(kGateActor);
   e.action = "passage";
-  e.badgeSerial = serial;
+  e.badgeRef = serial;
   const std::string_view outcome = kOutcomes[h % std::size(kOutcomes)];
   e.outcome = std::string(outcome);
   if (outcome == "GRANTED" || outcome == "MISMATCH") {

@@ -15,9 +15,11 @@
 //   begin erase <pupil>
 //   begin passage <op-id> <serial>
 //   begin checkpoint <mode>
-//   enrol <pupil> <serial> <secret> <head> committed: sealed enrolment, secret as 64 hex
-//   plain <pupil> <serial> <head>          committed: plain badge issued
-//   revoke <pupil> <serial> <head>         committed: badge revoked
+//   enrol <pupil> <serial> <ref> <secret> <head>
+//                                          committed: sealed enrolment, secret as 64 hex
+//   plain <pupil> <serial> <ref> <head>    committed: plain badge issued
+//   revoke <pupil> <serial> <ref> <head>   committed: badge revoked
+// (<ref>: the badge's name in the audit log, audit/badge_ref.hpp, 16 hex digits.)
 //   erase <pupil> <head>                   committed: pupil erased
 //   audit <seq> <op-id> <serial>           committed: passage record appended at <seq>
 //   checkpoint <mode> <busy> <log> <done>  PRAGMA wal_checkpoint(<mode>) returned

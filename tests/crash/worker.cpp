@@ -196,7 +196,13 @@ Result<void> Worker::enrol(int index) {
   for (const auto byte : **issued->secret) {
     secret += fmt::format("{:02x}", byte);
   }
-  auto sent = send(fmt::format("enrol {} {} {} {}", id, hex64(issued->serial), secret, *head));
+  auto ref = registry_.badgeRef(issued->serial);
+  if (!ref || !*ref) {
+    secureWipe(secret.data(), secret.size());
+    return fail(ErrorCode::Internal, "the new badge has no audit pseudonym");
+  }
+  auto sent = send(
+      fmt::format("enrol {} {} {} {} {}", id, hex64(issued->serial), hex64(**ref), secret, *head));
   secureWipe(secret.data(), secret.size());
   view.state = PupilView::State::Enrolled;
   view.activeBadge = issued->serial;
@@ -217,9 +223,13 @@ Result<void> Worker::issuePlain(int index) {
   if (!head) {
     return tl::unexpected(head.error());
   }
+  auto ref = registry_.badgeRef(issued->serial);
+  if (!ref || !*ref) {
+    return fail(ErrorCode::Internal, "the new badge has no audit pseudonym");
+  }
   view.state = PupilView::State::Plain;
   view.activeBadge = issued->serial;
-  return send(fmt::format("plain {} {} {}", id, hex64(issued->serial), *head));
+  return send(fmt::format("plain {} {} {} {}", id, hex64(issued->serial), hex64(**ref), *head));
 }
 
 Result<void> Worker::revoke(int index) {
@@ -238,8 +248,12 @@ Result<void> Worker::revoke(int index) {
   if (!head) {
     return tl::unexpected(head.error());
   }
+  auto ref = registry_.badgeRef(serial);  // the revoked badge stays registered
+  if (!ref || !*ref) {
+    return fail(ErrorCode::Internal, "the revoked badge has no audit pseudonym");
+  }
   view.activeBadge = 0;
-  return send(fmt::format("revoke {} {} {}", id, hex64(serial), *head));
+  return send(fmt::format("revoke {} {} {} {}", id, hex64(serial), hex64(**ref), *head));
 }
 
 Result<void> Worker::erase(int index) {
@@ -340,6 +354,10 @@ Result<void> Worker::revokeSplit(std::uint64_t serial, std::int64_t now) {
   const std::string subject = ref->text(0);
   // Reset, or its open read would hold the autocommit writes below in one transaction.
   ref->reset();
+  auto badgeRef = registry_.badgeRef(serial);
+  if (!badgeRef || !*badgeRef) {
+    return fail(ErrorCode::NotFound, "the badge to revoke has no audit pseudonym");
+  }
   revoke->bind(1, dbSerial).bind(2, now);
   drop->bind(1, dbSerial);
   if (auto r = revoke->run(); !r) {
@@ -349,7 +367,7 @@ Result<void> Worker::revokeSplit(std::uint64_t serial, std::int64_t now) {
     return r;
   }
   audit::AuditEvent event{
-      now, std::string(kDeskActor), "revoke", subject, serial, std::nullopt, std::nullopt, ""};
+      now, std::string(kDeskActor), "revoke", subject, **badgeRef, std::nullopt, std::nullopt, ""};
   if (auto r = gateLog_.append(event); !r) {
     return tl::unexpected(r.error());
   }

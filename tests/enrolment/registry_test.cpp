@@ -202,7 +202,44 @@ TEST_F(RegistryTest, RevokeDeletesTheTemplateAndIsAudited) {
   ASSERT_EQ(records->size(), 2U);
   EXPECT_EQ((*records)[0].event.action, "enrol");
   EXPECT_EQ((*records)[1].event.action, "revoke");
-  EXPECT_EQ((*records)[1].event.badgeSerial, issued->serial);
+  // The badge is named by its pseudonym, never by the serial it prints.
+  EXPECT_NE((*records)[1].event.badgeRef, issued->serial);
+  EXPECT_EQ((*records)[1].event.badgeRef, *registry_->badgeRef(issued->serial));
+  EXPECT_EQ((*records)[0].event.badgeRef, (*records)[1].event.badgeRef);
+}
+
+// The review: after `erase`, the badge's serial (printed in the badge, which the pupil or
+// anyone else may keep) still led to the pupil's passages in the audit log. Now the log
+// names badges by a pseudonym keyed with a key of the pupil's own, erased with the pupil.
+TEST_F(RegistryTest, AfterEraseNothingLinksTheBadgeSerialToTheLog) {
+  const std::string pupil = "ERASE-ME-0815";
+  auto issued = registry_->enrol(request(pupil), randomEmbedding(9), nullptr);
+  ASSERT_TRUE(issued);
+  const std::uint64_t serial = issued->serial;
+  ASSERT_TRUE(registry_->revokeBadge(serial, kNow + 5));
+  const auto ref = registry_->badgeRef(serial);
+  ASSERT_TRUE(ref && *ref);
+  // A gate's passage is recorded under the same name.
+  audit::AuditEvent passage{kNow + 6, "gate-1",       "passage",    std::nullopt,
+                            *ref,     "REJECT_BADGE", std::nullopt, "reason=revoked"};
+  ASSERT_TRUE(registry_->auditLog().append(passage));
+  EXPECT_EQ(count("SELECT count(*) FROM audit_keys"), 1);
+
+  ASSERT_TRUE(registry_->erasePupil(pupil, kNow + 100));
+  EXPECT_EQ(count("SELECT count(*) FROM audit_keys"), 0) << "the key dies with the pupil";
+  EXPECT_FALSE(*registry_->badgeRef(serial)) << "nothing can name the badge any more";
+  auto records = registry_->auditLog().records(0, 100);
+  ASSERT_TRUE(records);
+  for (const auto& r : *records) {
+    EXPECT_NE(r.event.badgeRef, serial) << "record " << r.seq << " carries the serial";
+  }
+  // Neither the serial (as the database stores it) nor the key's bytes remain in the files.
+  const std::string bytes = fileBytes();
+  std::string serialBytes;
+  for (int i = 7; i >= 0; --i) {
+    serialBytes += static_cast<char>(serial >> (8 * i));
+  }
+  EXPECT_EQ(bytes.find(serialBytes), std::string::npos) << "the serial is still in the file";
 }
 
 TEST_F(RegistryTest, EraseLeavesOnlyAnAnonymousTombstone) {

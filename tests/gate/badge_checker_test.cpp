@@ -61,7 +61,10 @@ TEST_F(BadgeCheckerTest, SealedVolunteerGetsTheirTemplate) {
   const auto text = enrol("P1", enrolment::StorageMode::Sealed);
   const auto checked = check(text);
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Volunteer);
-  EXPECT_EQ(checked.check.serial, serial_);
+  // Named by its pseudonym, never by the serial the badge prints.
+  ASSERT_TRUE(checked.check.badgeRef);
+  EXPECT_NE(*checked.check.badgeRef, serial_);
+  EXPECT_EQ(checked.check.badgeRef, *registry_->badgeRef(serial_));
   ASSERT_TRUE(checked.templ);
   EXPECT_EQ(face::distance(*checked.templ, someEmbedding()), 0.0);
 }

@@ -59,7 +59,7 @@ TEST_F(Machine, BadgeReadRejected) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::RejectBadge);
   EXPECT_EQ(d->reason, "revoked");
-  EXPECT_EQ(d->serial, 7U);
+  EXPECT_EQ(d->badgeRef, 7U);
   EXPECT_EQ(d->latency, 20ms);
   EXPECT_EQ(m_.state(), State::Decided);
 }
@@ -92,7 +92,7 @@ TEST_F(Machine, VerifyingCollectsAWindowThenGrantsWhenEveryFrameMatches) {
   EXPECT_EQ(d->framesUsed, 3);
   EXPECT_EQ(d->trackBreaks, 0);
   EXPECT_TRUE(d->reason.empty());
-  EXPECT_EQ(d->serial, 42U);
+  EXPECT_EQ(d->badgeRef, 42U);
   EXPECT_EQ(d->latency, 300ms);
 }
 
@@ -192,7 +192,7 @@ TEST_F(Machine, WindowEndWithoutAFaceIsATimeout) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::Timeout);
   EXPECT_FALSE(d->distance);
-  EXPECT_EQ(d->serial, 42U);
+  EXPECT_EQ(d->badgeRef, 42U);
 }
 
 TEST_F(Machine, VerifyingIgnoresOtherBadges) {
@@ -290,7 +290,7 @@ TEST_F(Machine, CameraLostMidPassageEndsItOutOfService) {
   const auto d = m_.cameraLost(at(2000ms), "no frame for 2000 ms");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->outcome, Outcome::OutOfService);
-  EXPECT_EQ(d->serial, 42U);
+  EXPECT_EQ(d->badgeRef, 42U);
   EXPECT_EQ(d->reason, "no frame for 2000 ms");
   EXPECT_EQ(m_.state(), State::OutOfService);
   EXPECT_FALSE(m_.wantsBadges());
@@ -300,7 +300,7 @@ TEST_F(Machine, CameraLostMidPassageEndsItOutOfService) {
 TEST_F(Machine, CameraLostWhenIdleAndTwice) {
   const auto d = m_.cameraLost(at(0ms), "stalled");
   ASSERT_TRUE(d);
-  EXPECT_FALSE(d->serial);
+  EXPECT_FALSE(d->badgeRef);
   EXPECT_FALSE(m_.cameraLost(at(100ms), "still stalled")) << "one record per outage";
   EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(200ms)));
   EXPECT_FALSE(m_.tick(at(10000ms)));

@@ -59,11 +59,41 @@ TEST(Database, MigratesADatabaseOfThePreviousVersionKeepingItsData) {
   }
   auto db = Database::open(dir / "old.db");
   ASSERT_TRUE(db) << db.error().message;
-  EXPECT_EQ(db->schemaVersion(), 2);
+  EXPECT_EQ(db->schemaVersion(), schemaMigrations().back().version);
   EXPECT_EQ(count(*db, "pupils"), 1);
   EXPECT_EQ(count(*db, "badges"), 1);
   EXPECT_EQ(count(*db, "audit_state"), 1);
   EXPECT_EQ(count(*db, "audit_events"), 0);
+  EXPECT_EQ(count(*db, "audit_keys"), 1) << "version 3: every pupil gets an audit key";
+  EXPECT_EQ(count(*db, "audit_identity"), 1);
+}
+
+// Version 2 -> 3 renames audit_events.badge_serial: the rows and their hashes are kept as
+// they were (a chain written before still verifies; see audit_log_test for that).
+TEST(Database, MigratesAVersion2AuditLogKeepingItsRows) {
+  test::TempDir dir;
+  {
+    Database::Options v2;
+    v2.targetVersion = 2;
+    auto db = Database::open(dir / "old.db", v2);
+    ASSERT_TRUE(db) << db.error().message;
+    ASSERT_TRUE(
+        db->exec("INSERT INTO pupils VALUES ('P1', NULL, 1, 'p-ref', 1700000000);"
+                 "INSERT INTO pupils VALUES ('P2', NULL, 1, 'p-ref2', 1700000000);"
+                 "INSERT INTO audit_events VALUES (1, 1700000000, 'gate-1', 'passage', NULL, 42, "
+                 "'GRANTED', 0.4, '', zeroblob(32), zeroblob(32));"));
+  }
+  auto db = Database::open(dir / "old.db");
+  ASSERT_TRUE(db) << db.error().message;
+  EXPECT_EQ(count(*db, "audit_keys"), 2);
+  auto q = db->prepare("SELECT badge_ref FROM audit_events WHERE seq = 1");
+  ASSERT_TRUE(q) << q.error().message;
+  ASSERT_TRUE(q->step().value_or(false));
+  EXPECT_EQ(q->integer(0), 42);
+  auto keys = db->prepare("SELECT count(DISTINCT badge_ref_key) FROM audit_keys");
+  ASSERT_TRUE(keys);
+  ASSERT_TRUE(keys->step().value_or(false));
+  EXPECT_EQ(keys->integer(0), 2) << "one random key per pupil";
 }
 
 TEST(Database, RefusesAnOldSchemaWhenNotMigrating) {
@@ -76,7 +106,7 @@ TEST(Database, RefusesAnOldSchemaWhenNotMigrating) {
   auto db = Database::open(dir / "old.db", readOnly);
   ASSERT_FALSE(db);
   EXPECT_EQ(db.error().code, ErrorCode::SchemaMismatch);
-  EXPECT_NE(db.error().message.find("schema version 1, expected 2"), std::string::npos);
+  EXPECT_NE(db.error().message.find("schema version 1, expected 3"), std::string::npos);
 }
 
 TEST(Database, RefusesANewerSchema) {

@@ -42,6 +42,8 @@ struct BadgeRecord {
   std::int64_t issuedAt = 0;
   std::int64_t expiresAt = 0;
   std::optional<std::int64_t> revokedAt;
+  // The badge's name in the audit log (audit/badge_ref.hpp); filled by findBadge().
+  std::optional<std::uint64_t> auditRef;
 };
 
 struct PupilSummary {
@@ -59,7 +61,9 @@ struct PupilSummary {
 // is never an enrolment without its audit trail nor the reverse. Borrows the Database.
 class Registry {
  public:
-  Registry(store::Database& db, std::string actor) : db_(db), log_(db), actor_(std::move(actor)) {}
+  // `witness` (borrowed, may be nullptr) is told the audit log's head after each change.
+  Registry(store::Database& db, std::string actor, audit::HeadWitness* witness = nullptr)
+      : db_(db), log_(db, witness), actor_(std::move(actor)) {}
 
   // Records the pupil (if new) and their consent, issues a badge and stores the template
   // sealed (Sealed) or puts it in the badge (OnBadge, needs `templateKey`). Refused: a minor
@@ -83,6 +87,10 @@ class Registry {
   Result<void> erasePupil(const std::string& pupilId, std::int64_t now);
 
   Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial);
+  // The name the audit log gives badge `serial`: a keyed pseudonym under its pupil's key
+  // (audit/badge_ref.hpp). nullopt for a badge that is not registered (never issued here, or
+  // its pupil was erased).
+  Result<std::optional<std::uint64_t>> badgeRef(std::uint64_t serial);
   Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial);
   Result<std::vector<PupilSummary>> list();
 

@@ -32,8 +32,10 @@ using BadgeFingerprint = std::array<std::uint8_t, 16>;
 // What the frame loop learnt about the badge it read.
 struct BadgeCheck {
   enum class Kind { Volunteer, NonVolunteer, Rejected } kind = Kind::Rejected;
-  std::optional<std::uint64_t> serial;  // when the payload could be parsed
-  std::string reason;                   // for Rejected: e.g. "revoked", "bad-signature"
+  // The badge's name in the audit log and the journal (audit/badge_ref.hpp), when it is
+  // registered to a pupil; never the serial printed in the badge.
+  std::optional<std::uint64_t> badgeRef;
+  std::string reason;  // for Rejected: e.g. "revoked", "bad-signature"
 };
 
 // One frame of the followed face during verification (face/track.hpp): every frame of the
@@ -53,7 +55,7 @@ struct LivenessVerdict {
 
 struct Decision {
   Outcome outcome = Outcome::Timeout;
-  std::optional<std::uint64_t> serial;
+  std::optional<std::uint64_t> badgeRef;  // BadgeCheck::badgeRef
   // GRANTED / MISMATCH: the largest distance of all the frames compared during the passage
   // (what decided: every one must be at most the threshold), and their median.
   std::optional<double> distance;
@@ -203,7 +205,7 @@ class PassageMachine {
   TimePoint passageStart_{};
   TimePoint verifyStart_{};
   TimePoint decidedAt_{};
-  std::optional<std::uint64_t> serial_;
+  std::optional<std::uint64_t> badgeRef_;
   std::vector<FaceSample> window_;  // the current window's frames
   std::vector<double> compared_;    // every distance compared during the passage
   bool anyMismatch_ = false;        // a compared frame was above the threshold

@@ -100,6 +100,12 @@ class Database {
   // throws, after which the exception propagates). Every write goes through here.
   Result<void> transaction(const std::function<Result<void>()>& body);
 
+  // Runs `done` once the outermost transaction under way commits (dropped if it rolls
+  // back); outside a transaction, at once. For what must only ever see committed state,
+  // e.g. the audit log's witness (audit/witness.hpp). `done` must not throw nor write to
+  // this database.
+  void afterCommit(std::function<void()> done);
+
   bool inTransaction() const;
   int schemaVersion() const;
   std::int64_t lastInsertRowId() const;
@@ -114,6 +120,7 @@ class Database {
   Result<void> migrate(int target);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  std::vector<std::function<void()>> afterCommit_;
 };
 
 }  // namespace facegate::store
