@@ -108,8 +108,7 @@ Result<std::vector<std::uint8_t>> encodeQrPng(std::string_view text, int moduleS
   return png;
 }
 
-Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleSize,
-                        int quietZoneModules, Overwrite overwrite) {
+Result<void> checkPngName(const fs::path& path) {
   auto extension = path.extension().string();
   for (auto& c : extension) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -118,6 +117,14 @@ Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleS
     return fail(
         ErrorCode::InvalidArgument,
         fmt::format("{} does not end in .png; a badge QR is written as a PNG", path.string()));
+  }
+  return {};
+}
+
+Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleSize,
+                        int quietZoneModules, Overwrite overwrite) {
+  if (auto name = checkPngName(path); !name) {
+    return name;
   }
   auto png = encodeQrPng(text, moduleSize, quietZoneModules);
   if (!png) {

@@ -3,14 +3,19 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "facegate/badge/qr.hpp"
+#include "facegate/core/secure_memory.hpp"
 
 namespace facegate::cli {
 
@@ -78,6 +83,23 @@ std::string deskActor() {
     who = std::to_string(getuid());
   }
   return "desk:" + who.substr(0, 32);
+}
+
+std::string outputFileError(const Error& error, std::string_view hint) {
+  if (error.code == ErrorCode::AlreadyExists) {
+    return fmt::format("{} ({})", error.message, hint);
+  }
+  return error.message;
+}
+
+Result<void> writeBadgePng(std::string_view payload, OutputFile& file) {
+  auto png = badge::encodeQrPng(payload);
+  if (!png) {
+    return tl::unexpected(png.error());
+  }
+  auto written = file.write(*png);
+  secureWipe(png->data(), png->size());
+  return written;
 }
 
 std::string formatSerial(std::uint64_t serial) {

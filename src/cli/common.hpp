@@ -9,6 +9,7 @@
 
 #include "arguments.hpp"
 #include "facegate/core/error.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/store/database.hpp"
 
 namespace facegate::cli {
@@ -33,6 +34,17 @@ std::int64_t unixNow();
 
 // Who is at the enrolment desk, for audit records: "desk:<login name>".
 std::string deskActor();
+
+// An OutputFile's error for the command line: when something is already at the path,
+// `hint` says what to do (e.g. "give --force to replace it").
+std::string outputFileError(const Error& error, std::string_view hint);
+inline constexpr std::string_view kBadgeNeverOverwritten =
+    "badges are never overwritten: give --badge-out a new file name";
+inline constexpr std::string_view kForceReplaces = "give --force to replace it";
+
+// A badge's payload as a PNG QR code, written into a reserved file (see core/output_file.hpp).
+// The PNG bytes, which spell out a sealed badge's secret, are wiped once written.
+Result<void> writeBadgePng(std::string_view payload, OutputFile& file);
 
 // 16 hex digits, the way badge serials are shown to people; and back.
 std::string formatSerial(std::uint64_t serial);

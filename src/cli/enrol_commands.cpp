@@ -12,6 +12,7 @@
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/config/config.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/engine.hpp"
@@ -220,10 +221,14 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, signingKey.error());
   }
   const std::filesystem::path badgeOut = *args.value("--badge-out");
-  std::error_code ec;
-  if (std::filesystem::exists(badgeOut, ec)) {
-    return reportError(
-        cmd, fmt::format("{} already exists; badges are never overwritten", badgeOut.string()));
+  if (auto png = badge::checkPngName(badgeOut); !png) {
+    return reportError(cmd, png.error());
+  }
+  // The badge file is taken now, before the photos are processed: nobody can put a file or
+  // a link there meanwhile, and any failure from here on removes it again.
+  auto badgeFile = OutputFile::reserve(badgeOut);
+  if (!badgeFile) {
+    return reportError(cmd, outputFileError(badgeFile.error(), kBadgeNeverOverwritten));
   }
   auto db = openDatabase(args, true);
   if (!db) {
@@ -247,30 +252,41 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, templ.error());
   }
 
+  // The badge is written inside the enrolment's transaction: if it cannot be, nothing is
+  // recorded; if the commit fails after it was written, badgeFile removes it.
+  std::string payload;
+  bool badgeWriteFailed = false;
+  const auto writeBadge = [&](const badge::Badge& issued) -> Result<void> {
+    auto encoded = badge::encodeBadge(issued, *signingKey);
+    if (!encoded) {
+      return tl::unexpected(encoded.error());
+    }
+    payload = std::move(*encoded);
+    auto written = writeBadgePng(payload, *badgeFile);
+    badgeWriteFailed = !written;
+    return written;
+  };
   enrolment::Registry registry(*db, deskActor());
-  auto issued = registry.enrol(request, *templ, templateKey ? &*templateKey : nullptr);
+  auto issued = registry.enrol(request, *templ, templateKey ? &*templateKey : nullptr, writeBadge);
   if (!issued) {
+    secureWipe(payload.data(), payload.size());
+    if (badgeWriteFailed) {
+      return reportError(cmd, fmt::format("{}, so nothing was enrolled: fix that and enrol again",
+                                          issued.error().message));
+    }
     return reportError(cmd, issued.error());
   }
-  auto payload = badge::encodeBadge(*issued, *signingKey);
-  if (!payload) {
-    return reportError(cmd, payload.error());
-  }
-  if (auto written = badge::writeQrPng(*payload, badgeOut); !written) {
-    // The enrolment is recorded but its badge is lost: revoke it so it cannot linger.
-    (void)registry.revokeBadge(issued->serial, unixNow());
-    return reportError(cmd, fmt::format("{} (the new badge {} was revoked; enrol again with "
-                                        "--replace)",
-                                        written.error().message, formatSerial(issued->serial)));
+  if (auto published = badgeFile->publish(); !published) {
+    return reportError(cmd, published.error());
   }
   fmt::print("enrolled {} ({}, {}{}): badge {} valid until {}, written to {}\n", request.pupilId,
              enrolment::toString(request.mode), request.minor ? "minor" : "adult",
              photos.size() > 1 ? fmt::format(", template from {} photos", photos.size()) : "",
              formatSerial(issued->serial), formatDate(issued->expiresAt), badgeOut.string());
   if (args.has("--print-payload")) {
-    fmt::print("{}\n", *payload);
+    fmt::print("{}\n", payload);
   }
-  secureWipe(payload->data(), payload->size());
+  secureWipe(payload.data(), payload.size());
   return kExitOk;
 }
 

@@ -75,14 +75,14 @@ std::vector<std::string> environmentWith(const EnvironmentChanges& changes) {
 
 pid_t spawnCapturing(const fs::path& program, const std::vector<std::string>& args,
                      const EnvironmentChanges& environment, const fs::path& outPath,
-                     const fs::path& errPath) {
+                     const fs::path& errPath, const fs::path& inPath = "/dev/null") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 2, errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, inPath.c_str(), O_RDONLY, 0);
 
   std::vector<std::string> storage;
   storage.push_back(program.string());
@@ -112,11 +112,17 @@ int exitCodeOf(int status) {
 }  // namespace
 
 CommandResult runCommand(const fs::path& program, const std::vector<std::string>& args,
-                         const EnvironmentChanges& environment) {
+                         const EnvironmentChanges& environment,
+                         const std::optional<std::string>& input) {
   TempDir io;
   const auto outPath = io / "stdout";
   const auto errPath = io / "stderr";
-  const pid_t pid = spawnCapturing(program, args, environment, outPath, errPath);
+  fs::path inPath = "/dev/null";
+  if (input) {
+    inPath = io / "stdin";
+    writeFile(inPath, *input);
+  }
+  const pid_t pid = spawnCapturing(program, args, environment, outPath, errPath, inPath);
   CommandResult result;
   if (pid < 0) {
     result.err = "posix_spawn failed";

@@ -47,9 +47,11 @@ struct CommandResult {
 // Environment changes for a child: each name set to its value, or removed when nullopt.
 using EnvironmentChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
-// Runs `program` with `args` (no shell), capturing stdout and stderr.
+// Runs `program` with `args` (no shell), capturing stdout and stderr; standard input is
+// `input`, or /dev/null without it.
 CommandResult runCommand(const std::filesystem::path& program, const std::vector<std::string>& args,
-                         const EnvironmentChanges& environment = {});
+                         const EnvironmentChanges& environment = {},
+                         const std::optional<std::string>& input = std::nullopt);
 
 // The same, started in the background: wait() reaps it and returns what runCommand would
 // have. The destructor kills and reaps a command that was not waited for.

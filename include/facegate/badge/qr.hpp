@@ -34,6 +34,9 @@ Result<cv::Mat> renderQr(std::string_view text, int moduleSize = 8, int quietZon
 Result<std::vector<std::uint8_t>> encodeQrPng(std::string_view text, int moduleSize = 8,
                                               int quietZoneModules = 4);
 
+// InvalidArgument unless `path` ends in .png (any case): badge QR files are PNGs.
+Result<void> checkPngName(const std::filesystem::path& path);
+
 // encodeQrPng() written to `path` (the name must end in .png) through OutputFile
 // (core/output_file.hpp): a new file, mode 0600 (the QR of a sealed badge holds the badge
 // secret), never written through a symbolic link nor into a file that exists — unless
