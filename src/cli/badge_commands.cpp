@@ -12,6 +12,7 @@
 #include "facegate/badge/qr.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/image_file.hpp"
 
@@ -233,7 +234,7 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
   secureWipe(payload.data(), payload.size());
   if (!parsed) {
     fmt::print("REJECTED ({}): {}\n", badge::toString(parsed.error().reason),
-               parsed.error().message);
+               terminalSafe(parsed.error().message));
     return kExitNegative;
   }
   const char* kind = parsed->kind == badge::BadgeKind::Plain ? "plain (no face check)"
@@ -241,8 +242,8 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
                          ? "sealed (template on the gate)"
                          : "on-badge (template in the badge)";
   fmt::print("badge {}  pupil {}  kind {}  issued {}  expires {}  signature ok\n",
-             formatSerial(parsed->serial), parsed->pupilId, kind, formatDate(parsed->issuedAt),
-             formatDate(parsed->expiresAt));
+             formatSerial(parsed->serial), terminalSafe(parsed->pupilId), kind,
+             formatDate(parsed->issuedAt), formatDate(parsed->expiresAt));
   if (args.value("--db")) {
     auto db = openDatabase(args, false);
     if (!db) {

@@ -14,7 +14,8 @@
 
 namespace facegate::cli {
 
-// Prints "facegate <command>: <message>." on stderr and returns kExitUndecided.
+// Prints "facegate <command>: <message>." on stderr and returns kExitUndecided. The message
+// goes through terminalSafe(): it may quote a path, a database or the environment.
 int reportError(std::string_view command, std::string_view message);
 int reportError(std::string_view command, const Error& error);
 
@@ -32,7 +33,11 @@ Result<store::Database> openDatabase(const Arguments& args, bool create);
 // Seconds since the epoch (the wall clock: records are dated for people).
 std::int64_t unixNow();
 
-// Who is at the enrolment desk, for audit records: "desk:<login name>".
+// Who is at the enrolment desk, for audit records: "desk:<login>", the login of the real
+// uid (getpwuid_r; the uid number when it has no plausible name). When the real uid is 0
+// and SUDO_USER names an existing account with a plausible login name (getpwnam_r), the
+// administrator who ran sudo is recorded too: "desk:root(sudo:alice)". SUDO_USER is never
+// trusted otherwise: any user can set it.
 std::string deskActor();
 
 // An OutputFile's error for the command line: when something is already at the path,

@@ -14,6 +14,7 @@
 #include "facegate/config/config.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
@@ -311,19 +312,24 @@ int runList(std::span<const std::string_view> argv) {
   const std::int64_t now = unixNow();
   fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", "PUPIL", "MINOR", "FACE CHECK",
              "BADGE", "KIND", "EXPIRES", "STATE");
+  // Every text read from the database is printed through terminalSafe(): a row written by
+  // something other than facegate must not drive the terminal.
   for (const auto& p : *pupils) {
+    const std::string pupil = terminalSafe(p.pupilId);
     const std::string faceCheck =
-        p.enrolled ? fmt::format("yes ({}, {})", *p.storageMode, formatDate(*p.consentedAt))
+        p.enrolled ? fmt::format("yes ({}, {})", terminalSafe(p.storageMode.value_or("?")),
+                                 formatDate(p.consentedAt.value_or(0)))
                    : "no (paper pass)";
     if (p.badges.empty()) {
-      fmt::print("{:<16} {:<6} {:<22} -\n", p.pupilId, p.minor ? "yes" : "no", faceCheck);
+      fmt::print("{:<16} {:<6} {:<22} -\n", pupil, p.minor ? "yes" : "no", faceCheck);
     }
     for (const auto& b : p.badges) {
       const std::string state = b.revokedAt          ? "revoked " + formatDate(*b.revokedAt)
                                 : b.expiresAt <= now ? std::string("expired")
                                                      : std::string("valid");
-      fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", p.pupilId, p.minor ? "yes" : "no",
-                 faceCheck, formatSerial(b.serial), b.kind, formatDate(b.expiresAt), state);
+      fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", pupil, p.minor ? "yes" : "no",
+                 faceCheck, formatSerial(b.serial), terminalSafe(b.kind), formatDate(b.expiresAt),
+                 state);
     }
   }
   fmt::print("{} pupil(s)\n", pupils->size());
@@ -468,7 +474,8 @@ int runAudit(std::span<const std::string_view> argv) {
       return reportError(cmd, report.error());
     }
     if (!report->intact) {
-      fmt::print("audit log BROKEN at record {}: {}\n", report->firstBadSeq, report->problem);
+      fmt::print("audit log BROKEN at record {}: {}\n", report->firstBadSeq,
+                 terminalSafe(report->problem));
       return kExitNegative;
     }
     fmt::print(
@@ -495,10 +502,12 @@ int runAudit(std::span<const std::string_view> argv) {
   }
   for (const auto& r : *records) {
     const auto& e = r.event;
+    // Every field through terminalSafe(): a record can never drive the terminal.
     fmt::print("{:>6} {} {:<14} {:<12} {:<26} {:<16} {:<13} {} {}\n", r.seq, formatDate(e.at),
-               e.actor, e.action, e.subject.value_or("-"),
-               e.badgeSerial ? formatSerial(*e.badgeSerial) : "-", e.outcome.value_or("-"),
-               e.distance ? fmt::format("d={:.3f}", *e.distance) : "", e.detail);
+               terminalSafe(e.actor), terminalSafe(e.action), terminalSafe(e.subject.value_or("-")),
+               e.badgeSerial ? formatSerial(*e.badgeSerial) : "-",
+               terminalSafe(e.outcome.value_or("-")),
+               e.distance ? fmt::format("d={:.3f}", *e.distance) : "", terminalSafe(e.detail));
   }
   return kExitOk;
 }

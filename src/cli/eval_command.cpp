@@ -16,6 +16,7 @@
 #include "common.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/stopwatch.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/eval/det_plot.hpp"
 #include "facegate/eval/metrics.hpp"
 #include "facegate/eval/pairs.hpp"
@@ -47,7 +48,7 @@ constexpr std::int64_t kDefaultMaxImpostors = 100'000;
 constexpr double kReportedFmrs[] = {1e-2, 1e-3, 1e-4};
 
 int badInput(std::string_view why) {
-  fmt::print(stderr, "facegate eval: {}.\n", why);
+  fmt::print(stderr, "facegate eval: {}.\n", terminalSafe(why));
   return kExitUndecided;
 }
 

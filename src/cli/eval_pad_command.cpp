@@ -15,6 +15,7 @@
 #include "common.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/core/output_file.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/eval/pad.hpp"
 #include "facegate/eval/photo_set.hpp"
 #include "facegate/face/image_file.hpp"
@@ -51,7 +52,7 @@ constexpr std::string_view kUsage =
     "  --models DIR         directory holding the dlib models\n";
 
 int badInput(std::string_view why) {
-  fmt::print(stderr, "facegate eval-pad: {}.\n", why);
+  fmt::print(stderr, "facegate eval-pad: {}.\n", terminalSafe(why));
   return kExitUndecided;
 }
 
