@@ -29,7 +29,8 @@ int runKeygen(std::span<const std::string_view> argv) {
       "    template.key        with --with-template-key (0600): the key that encrypts templates\n"
       "                        carried in badges (storage.mode = \"on-badge\"); enrolment machine\n"
       "                        and gates (badge.template_key)\n"
-      "  Existing files are never overwritten.\n";
+      "  Keys are never overwritten: if any of these files (or a link) is already there,\n"
+      "  nothing at all is written.\n";
   Arguments args;
   if (auto exit = parseOrUsage(
           cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, usage, args)) {

@@ -22,8 +22,9 @@ cv::Mat renderDetPlot(const DistanceScores& scores, double threshold);
 
 // renderDetPlot written as a PNG (mode 0600) through OutputFile (core/output_file.hpp):
 // never through a symbolic link, never into an existing file unless `overwrite` is Replace
-// (--force), which replaces the file or link by a new file. InvalidArgument for a name that
-// does not end in .png; AlreadyExists or StorageFailure, naming the file, otherwise.
+// (--force), which replaces the file or link by a new file. InvalidArgument for a name with
+// no image format OpenCV can encode (give it .png); AlreadyExists or StorageFailure, naming
+// the file, otherwise.
 Result<void> writeDetPlot(const std::filesystem::path& path, const DistanceScores& scores,
                           double threshold, Overwrite overwrite = Overwrite::Refuse);
 
