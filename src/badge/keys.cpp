@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sodium.h>
+
+#include "facegate/core/output_file.hpp"
 
 namespace facegate::badge {
 namespace fs = std::filesystem;
@@ -71,61 +74,10 @@ std::string errnoText(int error) {
   return std::strerror(error);
 }
 
-// Creates `path` exclusively with exactly `mode` and writes `size` bytes of `text` to it,
-// fsync'ed. On a failure after creation the partial file is removed.
-Result<void> writeNewFile(const fs::path& path, const char* text, std::size_t size, mode_t mode,
-                          std::string_view name) {
-  FileDescriptor fd(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
-  if (!fd.valid()) {
-    const int error = errno;
-    if (error == EEXIST) {
-      return fail(ErrorCode::AlreadyExists,
-                  fmt::format("{} already exists; refusing to overwrite it with a new {} (move "
-                              "the old file away first if it really is to be replaced)",
-                              path.string(), name));
-    }
-    return fail(ErrorCode::StorageFailure,
-                fmt::format("cannot create {}: {}", path.string(), errnoText(error)));
-  }
-  const auto failAndRemove = [&](std::string_view what, int error) {
-    ::unlink(path.c_str());
-    return fail(ErrorCode::StorageFailure, fmt::format("cannot {} {}: {} (the file was removed)",
-                                                       what, path.string(), errnoText(error)));
-  };
-  // The umask may have removed bits from `mode` (the public key must stay world-readable).
-  if (::fchmod(fd.get(), mode) != 0) {
-    return failAndRemove("set the permissions of", errno);
-  }
-  std::size_t written = 0;
-  while (written < size) {
-    const ssize_t n = ::write(fd.get(), text + written, size - written);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return failAndRemove("write", errno);
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) {
-    return failAndRemove("fsync", errno);
-  }
-  if (!fd.close()) {
-    return failAndRemove("close", errno);
-  }
-  // Make the new directory entry durable too. Best effort: some file systems refuse to
-  // fsync a directory, and the key itself is already on disk.
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  FileDescriptor dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirFd.valid()) {
-    ::fsync(dirFd.get());
-  }
-  return {};
-}
-
-Result<void> saveKeyFile(const fs::path& path, const KeyFileKind& kind,
-                         std::span<const unsigned char> key) {
+// The key file of `kind` holding `key`, written under a temporary name next to `path`
+// (see OutputFile): publish() puts it in place. The text is built in locked memory.
+Result<OutputFile> stageKeyFile(const fs::path& path, const KeyFileKind& kind,
+                                std::span<const unsigned char> key) {
   KeyFileText text;
   char* out = text->data();
   std::memcpy(out, kind.header.data(), kind.header.size());
@@ -134,7 +86,23 @@ Result<void> saveKeyFile(const fs::path& path, const KeyFileKind& kind,
   sodium_bin2hex(out + size, key.size() * 2 + 1, key.data(), key.size());
   size += key.size() * 2;
   out[size++] = '\n';
-  return writeNewFile(path, out, size, kind.secret ? 0600 : 0644, kind.name);
+  auto file = OutputFile::stage(path, kind.secret ? 0600 : 0644);
+  if (!file) {
+    return tl::unexpected(file.error());
+  }
+  if (auto r = file->write(std::string_view(out, size)); !r) {
+    return tl::unexpected(r.error());
+  }
+  return file;
+}
+
+Result<void> saveKeyFile(const fs::path& path, const KeyFileKind& kind,
+                         std::span<const unsigned char> key) {
+  auto file = stageKeyFile(path, kind, key);
+  if (!file) {
+    return tl::unexpected(file.error());
+  }
+  return file->publish(Overwrite::Refuse);
 }
 
 bool isHexDigit(char c) {
@@ -332,6 +300,55 @@ TemplateKey TemplateKey::generate() {
 
 Result<void> TemplateKey::save(const fs::path& path) const {
   return saveKeyFile(path, kTemplateFile, *key_);
+}
+
+Result<void> saveSchoolKeys(const SigningKey& signingKey, const TemplateKey* templateKey,
+                            const SchoolKeyPaths& paths) {
+  if (templateKey != nullptr && !paths.templateKey) {
+    return fail(ErrorCode::InvalidArgument, "a template key was given without a path to save it");
+  }
+  std::vector<fs::path> all{paths.signingKey, paths.publicKey};
+  if (templateKey != nullptr) {
+    all.push_back(*paths.templateKey);
+  }
+  // Every target first: a key that is already there stops everything before anything is
+  // written, so no new key is made to match nothing.
+  for (const auto& path : all) {
+    if (auto r = checkCanCreate(path); !r) {
+      return r;
+    }
+  }
+  const PublicKey publicKey = signingKey.publicKey();
+  std::vector<OutputFile> files;
+  const auto stage = [&](const fs::path& path, const KeyFileKind& kind,
+                         std::span<const unsigned char> key) -> Result<void> {
+    auto file = stageKeyFile(path, kind, key);
+    if (!file) {
+      return tl::unexpected(file.error());
+    }
+    files.push_back(std::move(*file));
+    return {};
+  };
+  Result<void> staged = stage(paths.signingKey, kSigningFile, *signingKey.secret_);
+  if (staged) {
+    staged = stage(paths.publicKey, kPublicFile, publicKey.bytes);
+  }
+  if (staged && templateKey != nullptr) {
+    staged = stage(*paths.templateKey, kTemplateFile,
+                   std::span<const unsigned char>(templateKey->data(), kTemplateKeySize));
+  }
+  if (!staged) {
+    return staged;  // the temporaries go with `files`
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (auto r = files[i].publish(Overwrite::Refuse); !r) {
+      for (std::size_t j = 0; j < i; ++j) {
+        files[j].discard();  // ours, just made: take them back
+      }
+      return r;
+    }
+  }
+  return {};
 }
 
 Result<TemplateKey> TemplateKey::load(const fs::path& path) {

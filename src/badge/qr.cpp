@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "facegate/badge/payload.hpp"
+#include "facegate/core/secure_memory.hpp"
 
 namespace facegate::badge {
 namespace fs = std::filesystem;
@@ -85,8 +86,29 @@ Result<cv::Mat> renderQr(std::string_view text, int moduleSize, int quietZoneMod
   return image;
 }
 
-Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleSize,
-                        int quietZoneModules) {
+Result<std::vector<std::uint8_t>> encodeQrPng(std::string_view text, int moduleSize,
+                                              int quietZoneModules) {
+  auto image = renderQr(text, moduleSize, quietZoneModules);
+  if (!image) {
+    return tl::unexpected(std::move(image.error()));
+  }
+  std::vector<std::uint8_t> png;
+  bool encoded = false;
+  try {
+    encoded = cv::imencode(".png", *image, png);
+  } catch (const cv::Exception&) {
+    encoded = false;
+  }
+  // The modules of a sealed badge spell out its secret.
+  secureWipe(image->data, image->total() * image->elemSize());
+  if (!encoded) {
+    secureWipe(png.data(), png.size());
+    return fail(ErrorCode::Internal, "OpenCV could not encode the QR code as a PNG");
+  }
+  return png;
+}
+
+Result<void> checkPngName(const fs::path& path) {
   auto extension = path.extension().string();
   for (auto& c : extension) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -96,29 +118,21 @@ Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleS
         ErrorCode::InvalidArgument,
         fmt::format("{} does not end in .png; a badge QR is written as a PNG", path.string()));
   }
-  auto image = renderQr(text, moduleSize, quietZoneModules);
-  if (!image) {
-    return tl::unexpected(std::move(image.error()));
-  }
-  std::error_code ec;
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir, ec)) {
-    return fail(ErrorCode::StorageFailure,
-                fmt::format("cannot write {}: the directory {} does not exist", path.string(),
-                            dir.string()));
-  }
-  bool written = false;
-  try {
-    written = cv::imwrite(path.string(), *image);
-  } catch (const cv::Exception& e) {
-    return fail(ErrorCode::StorageFailure,
-                fmt::format("cannot write {}: {}", path.string(), e.msg));
-  }
-  if (!written) {
-    return fail(ErrorCode::StorageFailure,
-                fmt::format("cannot write {} (permission denied or disk full?)", path.string()));
-  }
   return {};
+}
+
+Result<void> writeQrPng(std::string_view text, const fs::path& path, int moduleSize,
+                        int quietZoneModules, Overwrite overwrite) {
+  if (auto name = checkPngName(path); !name) {
+    return name;
+  }
+  auto png = encodeQrPng(text, moduleSize, quietZoneModules);
+  if (!png) {
+    return tl::unexpected(std::move(png.error()));
+  }
+  auto written = writeOutputFile(path, *png, overwrite);
+  secureWipe(png->data(), png->size());
+  return written;
 }
 
 void QrScanner::Destroy::operator()(zbar::zbar_image_scanner_s* scanner) const noexcept {

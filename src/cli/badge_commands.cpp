@@ -1,6 +1,7 @@
 // Keys and badges: keygen, badge issue / render / inspect.
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,7 +10,9 @@
 #include "facegate/badge/keys.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/image_file.hpp"
 
@@ -26,7 +29,8 @@ int runKeygen(std::span<const std::string_view> argv) {
       "    template.key        with --with-template-key (0600): the key that encrypts templates\n"
       "                        carried in badges (storage.mode = \"on-badge\"); enrolment machine\n"
       "                        and gates (badge.template_key)\n"
-      "  Existing files are never overwritten.\n";
+      "  Keys are never overwritten: if any of these files (or a link) is already there,\n"
+      "  nothing at all is written.\n";
   Arguments args;
   if (auto exit = parseOrUsage(
           cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, usage, args)) {
@@ -41,21 +45,26 @@ int runKeygen(std::span<const std::string_view> argv) {
   if (!fs::is_directory(dir, ec)) {
     return reportError(cmd, fmt::format("{} is not a directory", dir.string()));
   }
+  // All the files or none: a signing key alone would sign badges that no gate's public key
+  // accepts.
+  const badge::SchoolKeyPaths paths{dir / "school-signing.key", dir / "school.pub",
+                                    dir / "template.key"};
   const auto key = badge::SigningKey::generate();
-  if (auto r = key.save(dir / "school-signing.key"); !r) {
-    return reportError(cmd, r.error());
+  std::optional<badge::TemplateKey> templateKey;
+  if (args.has("--with-template-key")) {
+    templateKey.emplace(badge::TemplateKey::generate());
   }
-  if (auto r = badge::savePublicKey(key.publicKey(), dir / "school.pub"); !r) {
-    return reportError(cmd, r.error());
+  if (auto r = badge::saveSchoolKeys(key, templateKey ? &*templateKey : nullptr, paths); !r) {
+    return reportError(cmd,
+                       outputFileError(r.error(),
+                                       "keys are never overwritten: move the old keys away or give "
+                                       "another --out-dir; nothing was written"));
   }
   fmt::print("wrote {} (private, keep on the enrolment machine) and {} (public, for the gates)\n",
-             (dir / "school-signing.key").string(), (dir / "school.pub").string());
-  if (args.has("--with-template-key")) {
-    if (auto r = badge::TemplateKey::generate().save(dir / "template.key"); !r) {
-      return reportError(cmd, r.error());
-    }
+             paths.signingKey.string(), paths.publicKey.string());
+  if (templateKey) {
     fmt::print("wrote {} (secret, for the enrolment machine and the gates)\n",
-               (dir / "template.key").string());
+               paths.templateKey->string());
   }
   return kExitOk;
 }
@@ -91,33 +100,47 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
     days = *value;
   }
   const fs::path out = *args.value("--badge-out");
-  std::error_code ec;
-  if (fs::exists(out, ec)) {
-    return reportError(
-        cmd, fmt::format("{} already exists; badges are never overwritten", out.string()));
+  if (auto png = badge::checkPngName(out); !png) {
+    return reportError(cmd, png.error());
   }
   auto key = badge::SigningKey::load(*args.value("--key"));
   if (!key) {
     return reportError(cmd, key.error());
   }
+  // Taken before the database is touched; removed again unless the badge is issued.
+  auto badgeFile = OutputFile::reserve(out);
+  if (!badgeFile) {
+    return reportError(cmd, outputFileError(badgeFile.error(), kBadgeNeverOverwritten));
+  }
   auto db = openDatabase(args, true);
   if (!db) {
     return reportError(cmd, db.error());
   }
+  // Written inside the issuing transaction: a badge that cannot be written is not issued
+  // (and the pupil's previous badge is not revoked).
+  bool badgeWriteFailed = false;
+  const auto writeBadge = [&](const badge::Badge& b) -> Result<void> {
+    auto payload = badge::encodeBadge(b, *key);
+    if (!payload) {
+      return tl::unexpected(payload.error());
+    }
+    auto written = writeBadgePng(*payload, *badgeFile);
+    badgeWriteFailed = !written;
+    return written;
+  };
   audit::JournalWitness witness;
   enrolment::Registry registry(*db, deskActor(), &witness);
-  auto issued =
-      registry.issuePlainBadge(*args.value("--pupil"), !args.has("--adult"), unixNow(), days);
+  auto issued = registry.issuePlainBadge(*args.value("--pupil"), !args.has("--adult"), unixNow(),
+                                         days, writeBadge);
   if (!issued) {
+    if (badgeWriteFailed) {
+      return reportError(cmd, fmt::format("{}, so no badge was issued: fix that and issue it again",
+                                          issued.error().message));
+    }
     return reportError(cmd, issued.error());
   }
-  auto payload = badge::encodeBadge(*issued, *key);
-  if (!payload) {
-    return reportError(cmd, payload.error());
-  }
-  if (auto r = badge::writeQrPng(*payload, out); !r) {
-    (void)registry.revokeBadge(issued->serial, unixNow());
-    return reportError(cmd, r.error());
+  if (auto published = badgeFile->publish(); !published) {
+    return reportError(cmd, published.error());
   }
   fmt::print("badge {} for {} (no face check) valid until {}, written to {}\n",
              formatSerial(issued->serial), issued->pupilId, formatDate(issued->expiresAt),
@@ -128,13 +151,17 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
 int runBadgeRender(std::span<const std::string_view> argv) {
   const std::string_view cmd = "badge render";
   constexpr std::string_view usage =
-      "usage: facegate badge render --out BADGE.png [--module-px N] < payload.txt\n"
+      "usage: facegate badge render --out BADGE.png [--module-px N] [--force] < payload.txt\n"
       "  Writes a badge payload (read from standard input, never from the command line where\n"
-      "  other users could see it) as a PNG QR code, and prints the payload back.\n";
+      "  other users could see it) as a PNG QR code (mode 0600), and prints the payload back.\n"
+      "  An existing file is replaced only with --force (by a new file: never written through\n"
+      "  a symbolic link).\n";
   Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--out", "--module-px"}}, usage, args)) {
+  if (auto exit = parseOrUsage(
+          cmd, argv, {.flags = {"--force"}, .valued = {"--out", "--module-px"}}, usage, args)) {
     return *exit;
   }
+  const Overwrite overwrite = args.has("--force") ? Overwrite::Replace : Overwrite::Refuse;
   auto out = required(args, "--out");
   if (!out) {
     return reportError(cmd, out.error());
@@ -160,8 +187,9 @@ int runBadgeRender(std::span<const std::string_view> argv) {
                        fmt::format("the payload is {} characters, more than a badge holds ({})",
                                    payload.size(), badge::kMaxPayloadTextLength));
   }
-  if (auto r = badge::writeQrPng(payload, *out, modulePx); !r) {
-    return reportError(cmd, r.error());
+  if (auto r = badge::writeQrPng(payload, *out, modulePx, 4, overwrite); !r) {
+    secureWipe(payload.data(), payload.size());
+    return reportError(cmd, outputFileError(r.error(), kForceReplaces));
   }
   fmt::print("{}\n", payload);
   secureWipe(payload.data(), payload.size());
@@ -208,7 +236,7 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
   secureWipe(payload.data(), payload.size());
   if (!parsed) {
     fmt::print("REJECTED ({}): {}\n", badge::toString(parsed.error().reason),
-               parsed.error().message);
+               terminalSafe(parsed.error().message));
     return kExitNegative;
   }
   const char* kind = parsed->kind == badge::BadgeKind::Plain ? "plain (no face check)"
@@ -216,8 +244,8 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
                          ? "sealed (template on the gate)"
                          : "on-badge (template in the badge)";
   fmt::print("badge {}  pupil {}  kind {}  issued {}  expires {}  signature ok\n",
-             formatSerial(parsed->serial), parsed->pupilId, kind, formatDate(parsed->issuedAt),
-             formatDate(parsed->expiresAt));
+             formatSerial(parsed->serial), terminalSafe(parsed->pupilId), kind,
+             formatDate(parsed->issuedAt), formatDate(parsed->expiresAt));
   if (args.value("--db")) {
     auto db = openDatabase(args, false);
     if (!db) {

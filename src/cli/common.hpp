@@ -9,11 +9,13 @@
 
 #include "arguments.hpp"
 #include "facegate/core/error.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/store/database.hpp"
 
 namespace facegate::cli {
 
-// Prints "facegate <command>: <message>." on stderr and returns kExitUndecided.
+// Prints "facegate <command>: <message>." on stderr and returns kExitUndecided. The message
+// goes through terminalSafe(): it may quote a path, a database or the environment.
 int reportError(std::string_view command, std::string_view message);
 int reportError(std::string_view command, const Error& error);
 
@@ -31,8 +33,23 @@ Result<store::Database> openDatabase(const Arguments& args, bool create);
 // Seconds since the epoch (the wall clock: records are dated for people).
 std::int64_t unixNow();
 
-// Who is at the enrolment desk, for audit records: "desk:<login name>".
+// Who is at the enrolment desk, for audit records: "desk:<login>", the login of the real
+// uid (getpwuid_r; the uid number when it has no plausible name). When the real uid is 0
+// and SUDO_USER names an existing account with a plausible login name (getpwnam_r), the
+// administrator who ran sudo is recorded too: "desk:root(sudo:alice)". SUDO_USER is never
+// trusted otherwise: any user can set it.
 std::string deskActor();
+
+// An OutputFile's error for the command line: when something is already at the path,
+// `hint` says what to do (e.g. "give --force to replace it").
+std::string outputFileError(const Error& error, std::string_view hint);
+inline constexpr std::string_view kBadgeNeverOverwritten =
+    "badges are never overwritten: give --badge-out a new file name";
+inline constexpr std::string_view kForceReplaces = "give --force to replace it";
+
+// A badge's payload as a PNG QR code, written into a reserved file (see core/output_file.hpp).
+// The PNG bytes, which spell out a sealed badge's secret, are wiped once written.
+Result<void> writeBadgePng(std::string_view payload, OutputFile& file);
 
 // 16 hex digits, the way badge serials are shown to people; and back.
 std::string formatSerial(std::uint64_t serial);

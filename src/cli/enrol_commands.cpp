@@ -12,7 +12,9 @@
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/config/config.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
@@ -220,10 +222,14 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, signingKey.error());
   }
   const std::filesystem::path badgeOut = *args.value("--badge-out");
-  std::error_code ec;
-  if (std::filesystem::exists(badgeOut, ec)) {
-    return reportError(
-        cmd, fmt::format("{} already exists; badges are never overwritten", badgeOut.string()));
+  if (auto png = badge::checkPngName(badgeOut); !png) {
+    return reportError(cmd, png.error());
+  }
+  // The badge file is taken now, before the photos are processed: nobody can put a file or
+  // a link there meanwhile, and any failure from here on removes it again.
+  auto badgeFile = OutputFile::reserve(badgeOut);
+  if (!badgeFile) {
+    return reportError(cmd, outputFileError(badgeFile.error(), kBadgeNeverOverwritten));
   }
   auto db = openDatabase(args, true);
   if (!db) {
@@ -247,31 +253,42 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, templ.error());
   }
 
+  // The badge is written inside the enrolment's transaction: if it cannot be, nothing is
+  // recorded; if the commit fails after it was written, badgeFile removes it.
+  std::string payload;
+  bool badgeWriteFailed = false;
+  const auto writeBadge = [&](const badge::Badge& issued) -> Result<void> {
+    auto encoded = badge::encodeBadge(issued, *signingKey);
+    if (!encoded) {
+      return tl::unexpected(encoded.error());
+    }
+    payload = std::move(*encoded);
+    auto written = writeBadgePng(payload, *badgeFile);
+    badgeWriteFailed = !written;
+    return written;
+  };
   audit::JournalWitness witness;
   enrolment::Registry registry(*db, deskActor(), &witness);
-  auto issued = registry.enrol(request, *templ, templateKey ? &*templateKey : nullptr);
+  auto issued = registry.enrol(request, *templ, templateKey ? &*templateKey : nullptr, writeBadge);
   if (!issued) {
+    secureWipe(payload.data(), payload.size());
+    if (badgeWriteFailed) {
+      return reportError(cmd, fmt::format("{}, so nothing was enrolled: fix that and enrol again",
+                                          issued.error().message));
+    }
     return reportError(cmd, issued.error());
   }
-  auto payload = badge::encodeBadge(*issued, *signingKey);
-  if (!payload) {
-    return reportError(cmd, payload.error());
-  }
-  if (auto written = badge::writeQrPng(*payload, badgeOut); !written) {
-    // The enrolment is recorded but its badge is lost: revoke it so it cannot linger.
-    (void)registry.revokeBadge(issued->serial, unixNow());
-    return reportError(cmd, fmt::format("{} (the new badge {} was revoked; enrol again with "
-                                        "--replace)",
-                                        written.error().message, formatSerial(issued->serial)));
+  if (auto published = badgeFile->publish(); !published) {
+    return reportError(cmd, published.error());
   }
   fmt::print("enrolled {} ({}, {}{}): badge {} valid until {}, written to {}\n", request.pupilId,
              enrolment::toString(request.mode), request.minor ? "minor" : "adult",
              photos.size() > 1 ? fmt::format(", template from {} photos", photos.size()) : "",
              formatSerial(issued->serial), formatDate(issued->expiresAt), badgeOut.string());
   if (args.has("--print-payload")) {
-    fmt::print("{}\n", *payload);
+    fmt::print("{}\n", payload);
   }
-  secureWipe(payload->data(), payload->size());
+  secureWipe(payload.data(), payload.size());
   return kExitOk;
 }
 
@@ -297,19 +314,24 @@ int runList(std::span<const std::string_view> argv) {
   const std::int64_t now = unixNow();
   fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", "PUPIL", "MINOR", "FACE CHECK",
              "BADGE", "KIND", "EXPIRES", "STATE");
+  // Every text read from the database is printed through terminalSafe(): a row written by
+  // something other than facegate must not drive the terminal.
   for (const auto& p : *pupils) {
+    const std::string pupil = terminalSafe(p.pupilId);
     const std::string faceCheck =
-        p.enrolled ? fmt::format("yes ({}, {})", *p.storageMode, formatDate(*p.consentedAt))
+        p.enrolled ? fmt::format("yes ({}, {})", terminalSafe(p.storageMode.value_or("?")),
+                                 formatDate(p.consentedAt.value_or(0)))
                    : "no (paper pass)";
     if (p.badges.empty()) {
-      fmt::print("{:<16} {:<6} {:<22} -\n", p.pupilId, p.minor ? "yes" : "no", faceCheck);
+      fmt::print("{:<16} {:<6} {:<22} -\n", pupil, p.minor ? "yes" : "no", faceCheck);
     }
     for (const auto& b : p.badges) {
       const std::string state = b.revokedAt          ? "revoked " + formatDate(*b.revokedAt)
                                 : b.expiresAt <= now ? std::string("expired")
                                                      : std::string("valid");
-      fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", p.pupilId, p.minor ? "yes" : "no",
-                 faceCheck, formatSerial(b.serial), b.kind, formatDate(b.expiresAt), state);
+      fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", pupil, p.minor ? "yes" : "no",
+                 faceCheck, formatSerial(b.serial), terminalSafe(b.kind), formatDate(b.expiresAt),
+                 state);
     }
   }
   fmt::print("{} pupil(s)\n", pupils->size());
@@ -414,14 +436,14 @@ int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store:
         "warning: the journal also holds the heads of another audit log written to {} "
         "(the latest on {}): this database file was replaced since; if nobody at the "
         "school did that, treat it as tampering\n",
-        db.path().string(), audit::formatTime(report->otherLatestAt));
+        terminalSafe(db.path().string()), audit::formatTime(report->otherLatestAt));
   }
   if (report->latestSeq == 0) {
     fmt::print(
         "journal: no head of this log found{}: the end of the log could not be checked "
         "against it\n",
         !seen->access.empty() ? " (" + seen->access + ")"
-        : journalDir          ? " in " + std::string(*journalDir)
+        : journalDir          ? " in " + terminalSafe(*journalDir)
                               : " (no journald on this machine, or another machine's "
                                 "database)");
     return kExitOk;
@@ -523,7 +545,8 @@ int runAudit(std::span<const std::string_view> argv) {
       return reportError(cmd, report.error());
     }
     if (!report->intact) {
-      fmt::print("audit log BROKEN at record {}: {}\n", report->firstBadSeq, report->problem);
+      fmt::print("audit log BROKEN at record {}: {}\n", report->firstBadSeq,
+                 terminalSafe(report->problem));
       return kExitNegative;
     }
     fmt::print("audit log intact: {} record(s) checked{}; head record {} hash {}\n",
@@ -557,10 +580,11 @@ int runAudit(std::span<const std::string_view> argv) {
   }
   for (const auto& r : *records) {
     const auto& e = r.event;
+    // Every field through terminalSafe(): a record can never drive the terminal.
     fmt::print("{:>6} {} {:<14} {:<12} {:<26} {:<16} {:<13} {} {}\n", r.seq, formatDate(e.at),
-               e.actor, e.action, e.subject.value_or("-"),
-               e.badgeRef ? formatSerial(*e.badgeRef) : "-", e.outcome.value_or("-"),
-               e.distance ? fmt::format("d={:.3f}", *e.distance) : "", e.detail);
+               terminalSafe(e.actor), terminalSafe(e.action), terminalSafe(e.subject.value_or("-")),
+               e.badgeRef ? formatSerial(*e.badgeRef) : "-", terminalSafe(e.outcome.value_or("-")),
+               e.distance ? fmt::format("d={:.3f}", *e.distance) : "", terminalSafe(e.detail));
   }
   return kExitOk;
 }

@@ -13,7 +13,10 @@
 
 #include "arguments.hpp"
 #include "commands.hpp"
+#include "common.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/core/stopwatch.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/eval/det_plot.hpp"
 #include "facegate/eval/metrics.hpp"
 #include "facegate/eval/pairs.hpp"
@@ -27,13 +30,14 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kUsage =
-    "usage: facegate eval DIR [--pairs FILE] [--threshold T] [--plot det.png] [--json]\n"
-    "                     [--seed N] [--max-impostors N] [--models DIR]\n"
+    "usage: facegate eval DIR [--pairs FILE] [--threshold T] [--plot det.png [--force]]\n"
+    "                     [--json] [--seed N] [--max-impostors N] [--models DIR]\n"
     "  Measures verification error rates on DIR, one sub-folder of photos per person\n"
     "  (folders starting with '_' are skipped). Exit 0: evaluated; 2: bad input.\n"
     "  --pairs FILE         also run LFW's 10-fold protocol from a pairs.txt file\n"
     "  --threshold T        report false accepts and rejects at T (default {:.2f})\n"
-    "  --plot FILE          write the DET curve and distance histograms as a PNG\n"
+    "  --plot FILE          write the DET curve and distance histograms as a PNG (0600)\n"
+    "  --force              replace FILE if it exists (by a new file, never through a link)\n"
     "  --json               print one JSON object on stdout\n"
     "  --max-impostors N    score all impostor pairs up to N, else a sample of N "
     "(default 100000)\n"
@@ -44,7 +48,7 @@ constexpr std::int64_t kDefaultMaxImpostors = 100'000;
 constexpr double kReportedFmrs[] = {1e-2, 1e-3, 1e-4};
 
 int badInput(std::string_view why) {
-  fmt::print(stderr, "facegate eval: {}.\n", why);
+  fmt::print(stderr, "facegate eval: {}.\n", terminalSafe(why));
   return kExitUndecided;
 }
 
@@ -74,7 +78,7 @@ struct ProtocolResult {
 
 int runEval(std::span<const std::string_view> args) {
   const Arguments::Spec spec{
-      .flags = {"--json", "--help"},
+      .flags = {"--json", "--force", "--help"},
       .valued = {"--pairs", "--threshold", "--plot", "--seed", "--max-impostors", "--models"},
       .repeatable = {},
       .minPositional = 0,
@@ -122,6 +126,16 @@ int runEval(std::span<const std::string_view> args) {
   const std::optional<std::string> plotFile = parsed->value("--plot");
   if (plotFile && plotFile->empty()) {
     return badInput("--plot must not be empty");
+  }
+  const Overwrite overwrite = parsed->has("--force") ? Overwrite::Replace : Overwrite::Refuse;
+  if (parsed->has("--force") && !plotFile) {
+    return badInput("--force only applies to --plot");
+  }
+  // Checked now rather than after a long run; the file itself is still created exclusively.
+  if (plotFile) {
+    if (auto free = checkCanCreate(*plotFile, overwrite); !free) {
+      return badInput(outputFileError(free.error(), kForceReplaces));
+    }
   }
   std::optional<fs::path> modelFlag;
   if (const auto models = parsed->value("--models")) {
@@ -249,8 +263,8 @@ int runEval(std::span<const std::string_view> args) {
   }
 
   if (plotFile) {
-    if (auto written = eval::writeDetPlot(*plotFile, scores, threshold); !written) {
-      return badInput(written.error().message);
+    if (auto written = eval::writeDetPlot(*plotFile, scores, threshold, overwrite); !written) {
+      return badInput(outputFileError(written.error(), kForceReplaces));
     }
   }
 

@@ -12,7 +12,10 @@
 
 #include "arguments.hpp"
 #include "commands.hpp"
+#include "common.hpp"
 #include "facegate/config/config.hpp"
+#include "facegate/core/output_file.hpp"
+#include "facegate/core/terminal_text.hpp"
 #include "facegate/eval/pad.hpp"
 #include "facegate/eval/photo_set.hpp"
 #include "facegate/face/image_file.hpp"
@@ -27,8 +30,8 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kUsage =
     "usage: facegate eval-pad --live PATH... --attack [TYPE=]PATH... [--synthetic DIR]\n"
-    "                         [--part all|tuning|held-out] [--config FILE] [--plot FILE]\n"
-    "                         [--json] [--max-frames N] [--models DIR]\n"
+    "                         [--part all|tuning|held-out] [--config FILE]\n"
+    "                         [--plot FILE [--force]] [--json] [--max-frames N] [--models DIR]\n"
     "  Measures presentation-attack detection as ISO/IEC 30107-3 does: APCER per attack type\n"
     "  (attacks judged live) and BPCER (live faces judged attacks), with the number of\n"
     "  presentations behind each. PATH is a video file or a folder of frames; each run of\n"
@@ -41,14 +44,15 @@ constexpr std::string_view kUsage =
     "  --part P             all (default), tuning (first half of every source; every other\n"
     "                       synthetic photo) or held-out (the rest)\n"
     "  --config FILE        liveness thresholds and face settings from this config\n"
-    "  --plot FILE          write the cue score distributions as a PNG\n"
+    "  --plot FILE          write the cue score distributions as a PNG (0600)\n"
+    "  --force              replace FILE if it exists (by a new file, never through a link)\n"
     "  --json               print one JSON object on stdout\n"
     "  --list               print every presentation with its cue scores\n"
     "  --max-frames N       frames read per source (default 2000)\n"
     "  --models DIR         directory holding the dlib models\n";
 
 int badInput(std::string_view why) {
-  fmt::print(stderr, "facegate eval-pad: {}.\n", why);
+  fmt::print(stderr, "facegate eval-pad: {}.\n", terminalSafe(why));
   return kExitUndecided;
 }
 
@@ -65,7 +69,7 @@ struct Source {
 
 int runEvalPad(std::span<const std::string_view> args) {
   const Arguments::Spec spec{
-      .flags = {"--json", "--list", "--help"},
+      .flags = {"--json", "--list", "--force", "--help"},
       .valued = {"--synthetic", "--part", "--config", "--plot", "--max-frames", "--models"},
       .repeatable = {"--live", "--attack"},
       .minPositional = 0,
@@ -150,6 +154,16 @@ int runEvalPad(std::span<const std::string_view> args) {
   if (plotFile && plotFile->empty()) {
     return badInput("--plot must not be empty");
   }
+  const Overwrite overwrite = parsed->has("--force") ? Overwrite::Replace : Overwrite::Refuse;
+  if (parsed->has("--force") && !plotFile) {
+    return badInput("--force only applies to --plot");
+  }
+  // Checked now rather than after a long run; the file itself is still created exclusively.
+  if (plotFile) {
+    if (auto free = checkCanCreate(*plotFile, overwrite); !free) {
+      return badInput(outputFileError(free.error(), kForceReplaces));
+    }
+  }
   std::optional<eval::PhotoSet> photos;
   if (synthetic) {
     auto set = eval::scanPhotoSet(*synthetic);
@@ -223,8 +237,8 @@ int runEvalPad(std::span<const std::string_view> args) {
   }
 
   if (plotFile) {
-    if (auto written = eval::writePadPlot(*plotFile, groups, settings); !written) {
-      return badInput(written.error().message);
+    if (auto written = eval::writePadPlot(*plotFile, groups, settings, overwrite); !written) {
+      return badInput(outputFileError(written.error(), kForceReplaces));
     }
   }
   const eval::PadRate bp = eval::bpcer(groups.front().presentations);

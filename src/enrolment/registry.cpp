@@ -200,7 +200,8 @@ Result<void> Registry::revokeAllOf(const std::string& pupilId, std::int64_t now)
 }
 
 Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face::Embedding& templ,
-                                     const badge::TemplateKey* templateKey) {
+                                     const badge::TemplateKey* templateKey,
+                                     const BadgeDelivery& deliver) {
   if (!isValidPupilId(request.pupilId)) {
     // Not quoted: an invalid id may hold control characters meant for a terminal.
     return fail(ErrorCode::InvalidArgument, "the pupil id is not 1 to 32 of A-Z a-z 0-9 . _ -");
@@ -310,7 +311,8 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
     }
-    return {};
+    // Last, so that everything the badge stands for is in place when it is handed over.
+    return deliver ? deliver(issued) : Result<void>{};
   });
   if (!ok) {
     return tl::unexpected(ok.error());
@@ -319,7 +321,8 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
 }
 
 Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool minor,
-                                               std::int64_t now, std::int64_t validDays) {
+                                               std::int64_t now, std::int64_t validDays,
+                                               const BadgeDelivery& deliver) {
   if (!isValidPupilId(pupilId)) {
     // Not quoted: an invalid id may hold control characters meant for a terminal.
     return fail(ErrorCode::InvalidArgument, "the pupil id is not 1 to 32 of A-Z a-z 0-9 . _ -");
@@ -363,7 +366,8 @@ Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool 
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
     }
-    return {};
+    // Last, so that everything the badge stands for is in place when it is handed over.
+    return deliver ? deliver(issued) : Result<void>{};
   });
   if (!ok) {
     return tl::unexpected(ok.error());

@@ -8,6 +8,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "plot_file.hpp"
+
 namespace facegate::eval {
 namespace {
 
@@ -211,22 +213,8 @@ cv::Mat renderDetPlot(const DistanceScores& scores, double threshold) {
 }
 
 Result<void> writeDetPlot(const std::filesystem::path& path, const DistanceScores& scores,
-                          double threshold) {
-  const cv::Mat img = renderDetPlot(scores, threshold);
-  bool written = false;
-  try {
-    written = cv::imwrite(path.string(), img);
-  } catch (const cv::Exception& e) {
-    return fail(ErrorCode::FileUnreadable,
-                fmt::format("cannot write the plot to {}: {}", path.string(), e.what()));
-  }
-  if (!written) {
-    return fail(ErrorCode::FileUnreadable,
-                fmt::format("cannot write the plot to {} (is the folder there and writable, and "
-                            "does the name end in .png?)",
-                            path.string()));
-  }
-  return {};
+                          double threshold, Overwrite overwrite) {
+  return writePlotFile(path, renderDetPlot(scores, threshold), overwrite);
 }
 
 }  // namespace facegate::eval

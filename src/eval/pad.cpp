@@ -13,6 +13,7 @@
 #include "facegate/core/stopwatch.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/track.hpp"
+#include "plot_file.hpp"
 
 namespace facegate::eval {
 namespace {
@@ -233,7 +234,7 @@ std::vector<PadPresentation> part(const std::vector<PadPresentation>& all, SetPa
 }
 
 Result<void> writePadPlot(const fs::path& file, const std::vector<PadGroup>& groups,
-                          const liveness::Settings& settings) {
+                          const liveness::Settings& settings, Overwrite overwrite) {
   constexpr int kPanelW = 560;
   constexpr int kPanelH = 300;
   constexpr int kMargin = 50;
@@ -299,15 +300,7 @@ Result<void> writePadPlot(const fs::path& file, const std::vector<PadGroup>& gro
                 cv::Point(origin.x + kPanelW - 30, origin.y + 15), cv::FONT_HERSHEY_SIMPLEX, 0.4,
                 cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   }
-  try {
-    if (!cv::imwrite(file.string(), plot)) {
-      return fail(ErrorCode::StorageFailure, fmt::format("cannot write {}", file.string()));
-    }
-  } catch (const cv::Exception& e) {
-    return fail(ErrorCode::InvalidArgument,
-                fmt::format("cannot write {}: {}", file.string(), e.what()));
-  }
-  return {};
+  return writePlotFile(file, plot, overwrite);
 }
 
 }  // namespace facegate::eval

@@ -1,5 +1,7 @@
 #include "facegate/badge/qr.hpp"
 
+#include <sys/stat.h>
+
 #include <iostream>
 #include <random>
 
@@ -316,6 +318,77 @@ TEST(WriteQrPng, ReportsPathsItCannotWrite) {
   ASSERT_FALSE(written);
   EXPECT_EQ(written.error().code, ErrorCode::InvalidArgument);
   EXPECT_NE(written.error().message.find(".png"), std::string::npos);
+}
+
+// Review, issue 11: the badge PNG was written with cv::imwrite, which follows a symbolic
+// link (a dangling one sent the badge to its target) and overwrites whatever is there,
+// keeping its mode.
+mode_t lmodeOf(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode;
+}
+
+TEST(WriteQrPng, NeverWritesThroughASymlink) {
+  test::TempDir dir;
+  fs::create_symlink(dir / "elsewhere.png", dir / "dangling.png");
+  auto written = writeQrPng("BB8", dir / "dangling.png");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code, ErrorCode::AlreadyExists);
+  EXPECT_NE(written.error().message.find("symbolic link"), std::string::npos)
+      << written.error().message;
+  EXPECT_FALSE(fs::exists(dir / "elsewhere.png")) << "the badge went to the link's target";
+
+  test::writeFile(dir / "facegate.toml", "[gate]\n");
+  fs::create_symlink(dir / "facegate.toml", dir / "config.png");
+  written = writeQrPng("BB8", dir / "config.png");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(test::readFile(dir / "facegate.toml"), "[gate]\n") << "overwritten through a link";
+}
+
+TEST(WriteQrPng, NeverWritesIntoAFileThatExists) {
+  test::TempDir dir;
+  test::writeFile(dir / "badge.png", "planted by someone else");
+  ::chmod((dir / "badge.png").c_str(), 0666);
+  const auto written = writeQrPng(badgeText(BadgeKind::Sealed), dir / "badge.png");
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code, ErrorCode::AlreadyExists);
+  EXPECT_EQ(test::readFile(dir / "badge.png"), "planted by someone else");
+  EXPECT_EQ(lmodeOf(dir / "badge.png") & 07777, 0666U);
+}
+
+TEST(WriteQrPng, IsPrivateWhateverTheUmask) {
+  test::TempDir dir;
+  const mode_t old = ::umask(0);
+  const auto written = writeQrPng(badgeText(BadgeKind::Sealed), dir / "badge.png");
+  ::umask(old);
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(lmodeOf(dir / "badge.png") & 07777, 0600U) << "the badge holds its secret";
+}
+
+TEST(WriteQrPng, ReplaceSwapsTheLinkAndLeavesItsTargetAlone) {
+  test::TempDir dir;
+  test::writeFile(dir / "facegate.toml", "[gate]\n");
+  ::chmod((dir / "facegate.toml").c_str(), 0644);
+  fs::create_symlink(dir / "facegate.toml", dir / "badge.png");
+  const std::string text = badgeText(BadgeKind::Plain);
+  const auto written = writeQrPng(text, dir / "badge.png", 6, 4, Overwrite::Replace);
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_TRUE(S_ISREG(lmodeOf(dir / "badge.png")));
+  EXPECT_EQ(lmodeOf(dir / "badge.png") & 07777, 0600U);
+  EXPECT_EQ(test::readFile(dir / "facegate.toml"), "[gate]\n");
+  EXPECT_EQ(lmodeOf(dir / "facegate.toml") & 07777, 0644U);
+  QrScanner scanner;
+  EXPECT_EQ(scanner.scan(cv::imread((dir / "badge.png").string(), cv::IMREAD_GRAYSCALE)),
+            std::vector<std::string>{text});
+}
+
+TEST(EncodeQrPng, DecodesToTheRenderedCode) {
+  const std::string text = badgeText(BadgeKind::OnBadge);
+  const auto png = encodeQrPng(text, 5);
+  ASSERT_TRUE(png) << png.error().message;
+  const cv::Mat read = cv::imdecode(*png, cv::IMREAD_GRAYSCALE);
+  EXPECT_EQ(cv::countNonZero(read != *renderQr(text, 5)), 0);
 }
 
 }  // namespace

@@ -1,4 +1,8 @@
-// `facegate eval` as a user runs it, on the face fixtures.
+// `facegate eval` and `facegate eval-pad` as a user runs them, on the fixtures.
+#include <sys/stat.h>
+
+#include <functional>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -126,6 +130,95 @@ TEST(EvalCli, Help) {
   const auto help = eval({"--help"});
   EXPECT_EQ(help.exitCode, 0);
   EXPECT_NE(help.out.find("usage: facegate eval DIR"), std::string::npos);
+}
+
+// Review, issue 11: --plot followed a symbolic link (cv::imwrite) and overwrote whatever was
+// at the path. A taken path is refused before the evaluation starts; --force replaces a
+// file or a link by a new file, never writing through the link.
+struct stat lstatOf(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+void expectPlotPathsRefused(const std::function<test::CommandResult(const fs::path&)>& run) {
+  test::TempDir dir;
+  test::writeFile(dir / "facegate.toml", "[gate]\n");
+  ::chmod((dir / "facegate.toml").c_str(), 0644);
+  fs::create_symlink(dir / "facegate.toml", dir / "det.png");
+  expectBadInput(run(dir / "det.png"), "is a symbolic link");
+  EXPECT_EQ(test::readFile(dir / "facegate.toml"), "[gate]\n");
+  EXPECT_EQ(lstatOf(dir / "facegate.toml").st_mode & 07777, 0644U);
+
+  fs::create_symlink(dir / "target.png", dir / "dangling.png");
+  expectBadInput(run(dir / "dangling.png"), "is a symbolic link");
+  EXPECT_FALSE(fs::exists(dir / "target.png"));
+
+  test::writeFile(dir / "old.png", "an earlier plot");
+  expectBadInput(run(dir / "old.png"), "already exists; refusing to overwrite it (give --force");
+  EXPECT_EQ(test::readFile(dir / "old.png"), "an earlier plot");
+
+  fs::create_directory(dir / "dir.png");
+  expectBadInput(run(dir / "dir.png"), "is a directory");
+}
+
+void expectForcedPlotReplacesTheLink(
+    const std::function<test::CommandResult(const fs::path&)>& runForced) {
+  test::TempDir dir;
+  test::writeFile(dir / "facegate.toml", "[gate]\n");
+  ::chmod((dir / "facegate.toml").c_str(), 0644);
+  fs::create_symlink(dir / "facegate.toml", dir / "det.png");
+  const auto r = runForced(dir / "det.png");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const struct stat st = lstatOf(dir / "det.png");
+  EXPECT_TRUE(S_ISREG(st.st_mode)) << "the link itself is replaced";
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+  EXPECT_EQ(test::readFile(dir / "det.png").substr(1, 3), "PNG");
+  EXPECT_EQ(test::readFile(dir / "facegate.toml"), "[gate]\n");
+  EXPECT_EQ(lstatOf(dir / "facegate.toml").st_mode & 07777, 0644U);
+}
+
+TEST(EvalCli, PlotNeverWritesThroughALinkNorOverAFile) {
+  FACEGATE_REQUIRE_MODELS();
+  expectPlotPathsRefused([](const fs::path& plot) {
+    return eval({faces().string(), "--max-impostors", "200", "--plot", plot.string()});
+  });
+  expectBadInput(eval({faces().string(), "--force"}), "--force only applies to --plot");
+}
+
+TEST(EvalCli, ForceReplacesTheLinkNotItsTarget) {
+  FACEGATE_REQUIRE_MODELS();
+  expectForcedPlotReplacesTheLink([](const fs::path& plot) {
+    return eval({faces().string(), "--max-impostors", "200", "--plot", plot.string(), "--force"});
+  });
+}
+
+std::vector<std::string> evalPad(const fs::path& plot) {
+  const fs::path video = test::dataDir() / "pad" / "video";
+  return {"eval-pad",
+          "--live",
+          (video / "live_1.webm").string(),
+          "--attack",
+          "replay=" + (video / "replay_1.webm").string(),
+          "--max-frames",
+          "40",
+          "--plot",
+          plot.string()};
+}
+
+TEST(EvalPadCli, PlotNeverWritesThroughALinkNorOverAFile) {
+  FACEGATE_REQUIRE_MODELS();
+  expectPlotPathsRefused(
+      [](const fs::path& plot) { return test::runCommand(kCli, evalPad(plot)); });
+}
+
+TEST(EvalPadCli, ForceReplacesTheLinkNotItsTarget) {
+  FACEGATE_REQUIRE_MODELS();
+  expectForcedPlotReplacesTheLink([](const fs::path& plot) {
+    auto args = evalPad(plot);
+    args.push_back("--force");
+    return test::runCommand(kCli, args);
+  });
 }
 
 }  // namespace

@@ -766,19 +766,28 @@ TEST(Load, OversizedFileIsRefusedBeforeParsing) {
   EXPECT_EQ(contains(big.error().message, "at most 1 MiB"), "");
 }
 
+// Root reads any file whatever its mode, and CI runs as root: the check runs as an
+// unprivileged user (runUnprivileged), on a file of its own that its mode forbids it to
+// read, next to one it may read (so that a directory it cannot enter fails the test).
 TEST(Load, UnreadableFileIsNamed) {
-  if (::geteuid() == 0) {
-    GTEST_SKIP() << "running as root: file permissions do not stop root from reading";
-  }
   test::TempDir dir;
   test::writeFile(dir / "facegate.toml", "[gate]\n");
+  test::writeFile(dir / "readable.toml", "[gate]\n");
+  test::giveToUnprivilegedUser(dir / "facegate.toml");
+  test::giveToUnprivilegedUser(dir / "readable.toml");
   fs::permissions(dir / "facegate.toml", fs::perms::none);
-  const auto config = loadConfig(dir / "facegate.toml");
-  ASSERT_FALSE(config);
-  EXPECT_EQ(config.error().code, ErrorCode::FileUnreadable);
-  EXPECT_EQ(contains(config.error().message,
-                     "cannot read configuration file " + (dir / "facegate.toml").string()),
+  const std::string found = test::runUnprivileged([&] {
+    if (auto readable = loadConfig(dir / "readable.toml"); !readable) {
+      return "the readable file was refused: " + readable.error().message;
+    }
+    const auto config = loadConfig(dir / "facegate.toml");
+    return config ? std::string("accepted")
+                  : fmt::format("{}: {}", toString(config.error().code), config.error().message);
+  });
+  EXPECT_EQ(contains(found, "file-unreadable: cannot read configuration file " +
+                                (dir / "facegate.toml").string()),
             "");
+  EXPECT_EQ(contains(found, "Permission denied"), "");
 }
 
 TEST(Load, SpecialFileIsNotAConfigFile) {

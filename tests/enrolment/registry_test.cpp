@@ -287,5 +287,63 @@ TEST_F(RegistryTest, AuditNeverNamesThePupil) {
   }
 }
 
+// Review, issue 11: a badge whose file could not be written left its enrolment (and a
+// "revoke") behind. The badge is delivered inside the transaction: a failed delivery
+// leaves no trace, and the pupil's previous badge stays valid.
+TEST_F(RegistryTest, AFailedDeliveryRecordsNothingAndKeepsTheOldBadge) {
+  auto first = registry_->enrol(request("P1"), randomEmbedding(4), nullptr);
+  ASSERT_TRUE(first);
+  auto plain = registry_->issuePlainBadge("P2", true, kNow, 30);
+  ASSERT_TRUE(plain);
+  const auto auditHead = registry_->auditLog().verify()->headSeq;
+  const auto badges = count("SELECT count(*) FROM badges");
+  const auto templates = count("SELECT count(*) FROM sealed_templates");
+
+  std::optional<std::uint64_t> delivered;
+  const BadgeDelivery diskFull = [&](const badge::Badge& b) -> Result<void> {
+    delivered = b.serial;
+    EXPECT_TRUE(b.secret) << "a sealed badge is delivered with its secret";
+    return fail(ErrorCode::StorageFailure, "cannot write badge.png: No space left on device");
+  };
+  auto r = request("P1");
+  r.replace = true;
+  const auto again = registry_->enrol(r, randomEmbedding(5), nullptr, diskFull);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::StorageFailure);
+  EXPECT_NE(again.error().message.find("No space left"), std::string::npos);
+  ASSERT_TRUE(delivered);
+  EXPECT_FALSE(*registry_->findBadge(*delivered)) << "the undelivered badge is not registered";
+  EXPECT_FALSE((*registry_->findBadge(first->serial))->revokedAt) << "the old badge still works";
+  EXPECT_TRUE(*registry_->findSealedTemplate(first->serial));
+
+  const BadgeDelivery fails = [](const badge::Badge& b) -> Result<void> {
+    EXPECT_FALSE(b.secret);
+    return fail(ErrorCode::StorageFailure, "cannot write raj.png");
+  };
+  EXPECT_FALSE(registry_->issuePlainBadge("P2", true, kNow + 5, 30, fails));
+  EXPECT_FALSE(registry_->issuePlainBadge("P3", true, kNow + 5, 30, fails));
+  EXPECT_FALSE((*registry_->findBadge(plain->serial))->revokedAt);
+
+  EXPECT_EQ(count("SELECT count(*) FROM badges"), badges);
+  EXPECT_EQ(count("SELECT count(*) FROM sealed_templates"), templates);
+  EXPECT_EQ(count("SELECT count(*) FROM pupils WHERE pupil_id = 'P3'"), 0);
+  const auto report = registry_->auditLog().verify();
+  ASSERT_TRUE(report && report->intact);
+  EXPECT_EQ(report->headSeq, auditHead) << "no audit record of an issue that did not happen";
+}
+
+TEST_F(RegistryTest, ASuccessfulDeliveryIsCommittedWithTheBadge) {
+  std::optional<std::uint64_t> delivered;
+  const BadgeDelivery deliver = [&](const badge::Badge& b) -> Result<void> {
+    delivered = b.serial;
+    EXPECT_TRUE(db_->inTransaction()) << "delivered before the commit";
+    return {};
+  };
+  const auto issued = registry_->enrol(request("P1"), randomEmbedding(4), nullptr, deliver);
+  ASSERT_TRUE(issued);
+  EXPECT_EQ(delivered, issued->serial);
+  EXPECT_TRUE(*registry_->findBadge(issued->serial));
+}
+
 }  // namespace
 }  // namespace facegate::enrolment

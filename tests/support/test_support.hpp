@@ -2,8 +2,13 @@
 
 // Helpers shared by facegate's test executables.
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace facegate::test {
@@ -39,9 +44,55 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs `program` with `args` (no shell), capturing stdout and stderr.
-CommandResult runCommand(const std::filesystem::path& program,
-                         const std::vector<std::string>& args);
+// Environment changes for a child: each name set to its value, or removed when nullopt.
+using EnvironmentChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// Runs `program` with `args` (no shell), capturing stdout and stderr; standard input is
+// `input`, or /dev/null without it.
+CommandResult runCommand(const std::filesystem::path& program, const std::vector<std::string>& args,
+                         const EnvironmentChanges& environment = {},
+                         const std::optional<std::string>& input = std::nullopt);
+
+// The same, started in the background: wait() reaps it and returns what runCommand would
+// have. The destructor kills and reaps a command that was not waited for.
+class BackgroundCommand {
+ public:
+  BackgroundCommand(const std::filesystem::path& program, const std::vector<std::string>& args,
+                    const EnvironmentChanges& environment = {});
+  ~BackgroundCommand();
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+  bool running();  // not exited yet
+  CommandResult wait();
+
+ private:
+  TempDir io_;
+  pid_t pid_ = -1;
+  std::optional<CommandResult> result_;
+};
+
+// The unprivileged account the permission tests drop to: `nobody` (65534 when the system
+// has no such entry).
+struct Unprivileged {
+  uid_t uid;
+  gid_t gid;
+};
+Unprivileged unprivilegedUser();
+
+// Runs `check` as an unprivileged user and returns what it returned. Root reads and writes
+// whatever a file's mode says, so a test of permissions must not run as root — and CI runs
+// as root. As root, `check` runs in a forked child that has dropped to unprivilegedUser()
+// (setgroups, setresgid, setresuid, then verified: a child that could become root again is
+// an error); otherwise it runs right here. `check` must not use GoogleTest assertions (the
+// child's would be lost): it returns its findings as text, and the test asserts on that.
+// Throws std::runtime_error when the child cannot be started, cannot drop its privileges
+// or dies, so that such a test fails rather than passes.
+std::string runUnprivileged(const std::function<std::string()>& check);
+
+// Prepares `path` for such a check: as root, hands it to unprivilegedUser() (chown), so that
+// the check sees it as its own file, and makes its directory traversable; otherwise nothing
+// (the file is already the test's own). Throws std::runtime_error if it cannot.
+void giveToUnprivilegedUser(const std::filesystem::path& path);
 
 // Writes bytes to a file, replacing it.
 void writeFile(const std::filesystem::path& path, const std::string& bytes);

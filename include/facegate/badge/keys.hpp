@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -42,10 +43,13 @@ bool verify(const PublicKey& key, std::span<const std::uint8_t> message,
 // Key files are text: one header line naming the kind of key, then the key in lowercase hex
 // on one line, e.g. "facegate-public-key-v1\n<64 hex digits>\n".
 //
-// save functions create the file with O_CREAT|O_EXCL|O_NOFOLLOW: they never overwrite or
-// follow a symlink (AlreadyExists when the path exists, StorageFailure when the file cannot
-// be created, written or fsync'ed; a partly written file is removed). Secret keys are
-// mode 0600, the public key 0644, whatever the umask.
+// save functions write through OutputFile (core/output_file.hpp): a temporary file in the
+// same directory, published with renameat2(RENAME_NOREPLACE). They never overwrite
+// anything nor follow a symlink (AlreadyExists when something is at the path, naming a
+// symbolic link as such; StorageFailure when the file cannot be created, written or
+// fsync'ed, or a directory is there; nothing partly written is left). Secret keys are mode
+// 0600, the public key 0644 (it is not secret, and a gate's unprivileged user reads it),
+// whatever the umask.
 //
 // load functions fail with: FileNotFound (missing), FileUnreadable (permissions, not a
 // regular file, I/O error), Refused (a secret key file that group or others may access:
@@ -55,6 +59,9 @@ bool verify(const PublicKey& key, std::span<const std::uint8_t> message,
 inline constexpr std::string_view kSigningKeyHeader = "facegate-signing-key-v1";
 inline constexpr std::string_view kPublicKeyHeader = "facegate-public-key-v1";
 inline constexpr std::string_view kTemplateKeyHeader = "facegate-template-key-v1";
+
+class TemplateKey;
+struct SchoolKeyPaths;
 
 // The school's Ed25519 signing key, held only by the enrolment machine. The secret lives in
 // sodium_malloc'd memory (locked, not in core dumps, zeroed on destruction). Move-only.
@@ -69,6 +76,7 @@ class SigningKey {
   Signature sign(std::span<const std::uint8_t> message) const noexcept;
 
  private:
+  friend Result<void> saveSchoolKeys(const SigningKey&, const TemplateKey*, const SchoolKeyPaths&);
   SigningKey() = default;
   SecureBox<std::array<unsigned char, kSigningKeySize>> secret_;
 };
@@ -91,5 +99,20 @@ class TemplateKey {
   TemplateKey() = default;
   SecureBox<std::array<unsigned char, kTemplateKeySize>> key_;
 };
+
+struct SchoolKeyPaths {
+  std::filesystem::path signingKey;
+  std::filesystem::path publicKey;
+  std::optional<std::filesystem::path> templateKey;  // needed when a template key is saved
+};
+
+// The school's key files made together (facegate keygen): all of them or none. Every path
+// is checked before anything is written (AlreadyExists naming the first one taken), each
+// file is written under a temporary name next to its path, then published without
+// replacing anything; if one cannot be published, those already published are removed
+// again. So there is never a signing key without its public key, nor the reverse.
+// `templateKey` may be null.
+Result<void> saveSchoolKeys(const SigningKey& signingKey, const TemplateKey* templateKey,
+                            const SchoolKeyPaths& paths);
 
 }  // namespace facegate::badge

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "facegate/core/error.hpp"
+#include "facegate/core/output_file.hpp"
 
 // From <zbar.h>, kept out of this header (in C++, zbar declares its C API in namespace zbar).
 namespace zbar {
@@ -26,11 +28,23 @@ namespace facegate::badge {
 // or sizes out of range; Internal if libqrencode runs out of memory.
 Result<cv::Mat> renderQr(std::string_view text, int moduleSize = 8, int quietZoneModules = 4);
 
-// renderQr() written to `path` as a PNG (the name must end in .png). StorageFailure, naming
-// the file, when it cannot be written. The file gets the process's default permissions:
-// the QR of a sealed badge holds the badge secret, so write it somewhere private.
+// renderQr() encoded as a PNG in memory (cv::imencode), ready for an OutputFile. The PNG
+// of a sealed badge holds its secret: wipe it (secureWipe) once written. Errors as
+// renderQr(); Internal if OpenCV cannot encode.
+Result<std::vector<std::uint8_t>> encodeQrPng(std::string_view text, int moduleSize = 8,
+                                              int quietZoneModules = 4);
+
+// InvalidArgument unless `path` ends in .png (any case): badge QR files are PNGs.
+Result<void> checkPngName(const std::filesystem::path& path);
+
+// encodeQrPng() written to `path` (the name must end in .png) through OutputFile
+// (core/output_file.hpp): a new file, mode 0600 (the QR of a sealed badge holds the badge
+// secret), never written through a symbolic link nor into a file that exists — unless
+// `overwrite` is Replace, which replaces a file or a link by the new file without writing
+// through it. AlreadyExists or StorageFailure, naming the file, when it cannot be written.
 Result<void> writeQrPng(std::string_view text, const std::filesystem::path& path,
-                        int moduleSize = 8, int quietZoneModules = 4);
+                        int moduleSize = 8, int quietZoneModules = 4,
+                        Overwrite overwrite = Overwrite::Refuse);
 
 // Finds QR codes in camera frames (zbar, with every symbology but QR disabled, so a
 // product barcode or a pattern never reaches the badge parser).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,16 @@ struct PupilSummary {
   std::vector<BadgeRecord> badges;
 };
 
+// Hands a newly issued badge to the person who prints it — in the desk's commands, writes
+// its PNG into a file reserved beforehand. Called inside the issuing transaction, after the
+// audit record and before the commit: if it fails, nothing of the issue is recorded (no
+// pupil, consent, badge, template or audit record, and the pupil's previous badges stay
+// valid), so the database never holds a badge that nobody got. If it succeeds and the
+// commit then fails, the caller gets the commit's error and must take the delivered badge
+// back (an unpublished OutputFile removes itself). Within a transaction the caller opened,
+// the caller's commit is the one that counts.
+using BadgeDelivery = std::function<Result<void>(const badge::Badge&)>;
+
 // The school's registry: pupils, consent, badges and sealed templates, over a facegate
 // database. Every change runs in one transaction together with its audit record, so there
 // is never an enrolment without its audit trail nor the reverse. Borrows the Database.
@@ -68,15 +79,18 @@ class Registry {
   // Records the pupil (if new) and their consent, issues a badge and stores the template
   // sealed (Sealed) or puts it in the badge (OnBadge, needs `templateKey`). Refused: a minor
   // without guardian consent, an already-enrolled pupil without `replace`, an invalid id.
-  // Returns the badge to print, secret included: print it, then let it go.
+  // Returns the badge to print, secret included: print it, then let it go. `deliver`, if
+  // given, receives it before the enrolment commits (see BadgeDelivery).
   Result<badge::Badge> enrol(const EnrolmentRequest& request, const face::Embedding& templ,
-                             const badge::TemplateKey* templateKey);
+                             const badge::TemplateKey* templateKey,
+                             const BadgeDelivery& deliver = {});
 
   // A badge for a pupil who did not volunteer: the gate sends them to the supervisor
   // (MANUAL_CHECK) without any face processing. Refused for a volunteer. Each pupil has one
   // valid badge: issuing a badge (here or by enrol) revokes the pupil's previous ones.
+  // `deliver` as for enrol().
   Result<badge::Badge> issuePlainBadge(const std::string& pupilId, bool minor, std::int64_t now,
-                                       std::int64_t validDays);
+                                       std::int64_t validDays, const BadgeDelivery& deliver = {});
 
   // A lost badge: marks it revoked and deletes its sealed template (useless without it).
   Result<void> revokeBadge(std::uint64_t serial, std::int64_t now);

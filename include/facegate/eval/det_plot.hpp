@@ -5,6 +5,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include "facegate/core/error.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/eval/metrics.hpp"
 
 namespace facegate::eval {
@@ -19,8 +20,12 @@ inline constexpr int kPlotHeight = 600;
 // a vertical line at `threshold` labelled with its value.
 cv::Mat renderDetPlot(const DistanceScores& scores, double threshold);
 
-// renderDetPlot written as a PNG. FileUnreadable (sic: the I/O code) when it cannot be written.
+// renderDetPlot written as a PNG (mode 0600) through OutputFile (core/output_file.hpp):
+// never through a symbolic link, never into an existing file unless `overwrite` is Replace
+// (--force), which replaces the file or link by a new file. InvalidArgument for a name with
+// no image format OpenCV can encode (give it .png); AlreadyExists or StorageFailure, naming
+// the file, otherwise.
 Result<void> writeDetPlot(const std::filesystem::path& path, const DistanceScores& scores,
-                          double threshold);
+                          double threshold, Overwrite overwrite = Overwrite::Refuse);
 
 }  // namespace facegate::eval

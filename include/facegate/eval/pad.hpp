@@ -7,6 +7,7 @@
 #include <opencv2/core.hpp>
 
 #include "facegate/core/error.hpp"
+#include "facegate/core/output_file.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/liveness/liveness.hpp"
 
@@ -53,12 +54,15 @@ enum class SetPart { All, Tuning, HeldOut };
 std::vector<PadPresentation> part(const std::vector<PadPresentation>& all, SetPart which);
 
 // Score distributions: the border share and the planarity residual of live presentations
-// against each attack type, with the thresholds drawn in. Written as a PNG.
+// against each attack type, with the thresholds drawn in. Written as a PNG (mode 0600)
+// through OutputFile, as writeDetPlot (det_plot.hpp) is: never through a symbolic link,
+// never into an existing file unless `overwrite` is Replace (--force).
 struct PadGroup {
   std::string name;
   std::vector<PadPresentation> presentations;
 };
 Result<void> writePadPlot(const std::filesystem::path& file, const std::vector<PadGroup>& groups,
-                          const liveness::Settings& settings);
+                          const liveness::Settings& settings,
+                          Overwrite overwrite = Overwrite::Refuse);
 
 }  // namespace facegate::eval
