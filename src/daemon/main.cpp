@@ -33,6 +33,7 @@
 #include "facegate/gate/settings.hpp"
 #include "facegate/signal/gpiod_signaller.hpp"
 #include "facegate/signal/logging_signaller.hpp"
+#include "facegate/store/database.hpp"
 
 namespace {
 
@@ -134,9 +135,9 @@ std::vector<std::string> checkFiles(const config::Config& c,
     if (fs::is_directory(db)) {
       problems.push_back(fmt::format("storage.database: {} is a directory, not a database file",
                                      c.storage.database.string()));
-    } else if (fs::exists(db) && !fs::is_regular_file(db)) {
-      problems.push_back(
-          fmt::format("storage.database: {} is not a regular file", c.storage.database.string()));
+    } else if (auto files = store::Database::checkFiles(c.storage.database); !files) {
+      // Whose file it is, its mode, its -wal/-shm/-journal: as the daemon will open it.
+      problems.push_back(fmt::format("storage.database: {}", files.error().message));
     }
   }
   auto modelDir = modelDirFor(c, modelFlag);

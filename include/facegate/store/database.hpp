@@ -72,8 +72,17 @@ class Statement {
 // An open facegate database (RAII over sqlite3*). Opening applies the durability and
 // privacy settings every connection needs — WAL journal, synchronous=FULL, secure_delete=ON
 // (deleted rows are overwritten, not left in free pages), foreign keys on, a busy timeout —
-// runs a quick integrity check and brings the schema up to date. A new file is created with
-// mode 0600 (SQLite gives its -wal and -shm files the same mode).
+// runs a quick integrity check and brings the schema up to date. A new file is created by
+// open() itself, exclusively, never through a link, with mode 0600 (SQLite gives its -wal and
+// -shm files the same mode and owner).
+//
+// Whose file it is: the database and its -wal, -shm and -journal must be regular files, not
+// symbolic links, owned by the process's effective user (root included: a database is used
+// as the account that owns it) and closed to group and others. Anything else is refused with
+// ErrorCode::Refused (StorageFailure for a directory, FIFO or device) and a message saying
+// how to put it right, before SQLite reads the files, and checked again once SQLite has
+// them open and before anything is written. ":memory:" and "" (SQLite's temporary
+// database) have no file and are not checked.
 // One connection per thread; move-only.
 class Database {
  public:
@@ -86,6 +95,11 @@ class Database {
 
   static Result<Database> open(const std::filesystem::path& path, const Options& options);
   static Result<Database> open(const std::filesystem::path& path) { return open(path, Options{}); }
+
+  // The checks open() makes of the database and its companions (whose they are, their mode
+  // and type), without opening or creating anything: for --check-config. A database that
+  // does not exist yet passes.
+  static Result<void> checkFiles(const std::filesystem::path& path);
 
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
@@ -111,6 +125,8 @@ class Database {
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   Result<void> configure(const Options& options);
+  Result<void> checkCompanionsInUse();
+  void keepFilesOnClose() noexcept;
   Result<void> migrate(int target);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
