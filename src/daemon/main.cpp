@@ -241,6 +241,11 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
     }
   }
   store::Database& database = demo ? world->database() : *ownDatabase;
+  // Everything this connection does runs in the frame loop (the badge check's reads, the
+  // audit records, the daily purge): a lock another program holds must not stall it for
+  // SQLite's default 5 s. (The gate's own records wait kRecordLockWait, or nothing while out
+  // of service.)
+  database.setBusyTimeout(gate::kRecordLockWait);
 
   std::unique_ptr<signal::Signaller> signaller;
   if (cfg.gpio.backend == config::GpioBackend::Gpiod) {

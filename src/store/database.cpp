@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -349,13 +351,16 @@ std::vector<std::uint8_t> Statement::blob(int column) const {
 // --- Database ----------------------------------------------------------------
 
 Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
+      busyTimeout_(other.busyTimeout_) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
     sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
+    busyTimeout_ = other.busyTimeout_;
   }
   return *this;
 }
@@ -460,8 +465,9 @@ Result<void> Database::configure(const Options& options) {
                               path_.string(), check->text(0)));
     }
   }
-  if (auto ok = exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; "
-                     "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;");
+  setBusyTimeout(kDefaultBusyTimeout);
+  if (auto ok = exec("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+                     "PRAGMA synchronous = FULL;");
       !ok) {
     return ok;
   }
@@ -622,6 +628,12 @@ int Database::schemaVersion() const {
   }
   sqlite3_finalize(stmt);
   return version;
+}
+
+void Database::setBusyTimeout(std::chrono::milliseconds timeout) {
+  busyTimeout_ = std::max(timeout, std::chrono::milliseconds::zero());
+  sqlite3_busy_timeout(db_, static_cast<int>(std::min<std::int64_t>(
+                                busyTimeout_.count(), std::numeric_limits<int>::max())));
 }
 
 bool Database::inTransaction() const {

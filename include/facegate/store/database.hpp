@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,10 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace facegate::store {
+
+// How long a connection waits for another connection's lock before an operation fails with
+// SQLITE_BUSY ("database is locked"), unless set otherwise with Database::setBusyTimeout.
+inline constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
 
 // One forward-only schema step: `sql` takes the database from version `version - 1` to
 // `version`. Steps are applied in order, each in its own transaction together with the
@@ -71,7 +76,8 @@ class Statement {
 
 // An open facegate database (RAII over sqlite3*). Opening applies the durability and
 // privacy settings every connection needs — WAL journal, synchronous=FULL, secure_delete=ON
-// (deleted rows are overwritten, not left in free pages), foreign keys on, a busy timeout —
+// (deleted rows are overwritten, not left in free pages), foreign keys on, a busy timeout
+// (kDefaultBusyTimeout) —
 // runs a quick integrity check and brings the schema up to date. A new file is created by
 // open() itself, exclusively, never through a link, with mode 0600 (SQLite gives its -wal and
 // -shm files the same mode and owner).
@@ -114,6 +120,12 @@ class Database {
   // throws, after which the exception propagates). Every write goes through here.
   Result<void> transaction(const std::function<Result<void>()>& body);
 
+  // How long an operation of this connection waits for another connection's lock (BEGIN
+  // IMMEDIATE waiting for a writer, a reader for an exclusive lock) before it fails with
+  // SQLITE_BUSY; 0 fails at once. For the connection's whole life, until set again.
+  void setBusyTimeout(std::chrono::milliseconds timeout);
+  std::chrono::milliseconds busyTimeout() const { return busyTimeout_; }
+
   bool inTransaction() const;
   int schemaVersion() const;
   std::int64_t lastInsertRowId() const;
@@ -130,6 +142,7 @@ class Database {
   Result<void> migrate(int target);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+  std::chrono::milliseconds busyTimeout_{kDefaultBusyTimeout};
 };
 
 }  // namespace facegate::store
