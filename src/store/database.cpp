@@ -132,8 +132,8 @@ Result<std::optional<FileIdentity>> statDatabaseFile(const fs::path& file, const
   const uid_t me = ::geteuid();
   if (st.st_uid != me) {
     const std::string owner = userName(st.st_uid);
-    const std::string example = st.st_uid == 0 ? std::string("sudo facegate ...")
-                                               : fmt::format("sudo -u {} facegate ...", owner);
+    const std::string example = st.st_uid == 0 ? std::string("`sudo facegate ...`")
+                                               : fmt::format("`sudo -u {} facegate ...`", owner);
     if (me == 0) {
       // Root too: a database is used only as its owner, the account the gate runs as.
       return fail(ErrorCode::Refused,
@@ -143,7 +143,7 @@ Result<std::optional<FileIdentity>> statDatabaseFile(const fs::path& file, const
     }
     return fail(ErrorCode::Refused,
                 fmt::format("{} belongs to {}, not to {} who runs this command: if {} is the "
-                            "account facegate runs as, run the command as that user (e.g. {}), "
+                            "account facegate runs as, run the command as that user ({}); "
                             "otherwise the file is not facegate's: move it away or use another "
                             "path",
                             what, owner, userName(me), owner, example));
