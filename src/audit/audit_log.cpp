@@ -337,6 +337,16 @@ Result<LogId> AuditLog::logId() {
   return id;
 }
 
+Result<std::int64_t> AuditLog::append(const AuditEvent& event, std::chrono::milliseconds lockWait) {
+  struct Restore {
+    store::Database& db;
+    std::chrono::milliseconds timeout;
+    ~Restore() { db.setBusyTimeout(timeout); }
+  } restore{db_, db_.busyTimeout()};
+  db_.setBusyTimeout(lockWait);
+  return append(event);
+}
+
 Result<ChainReport> AuditLog::verify() {
   auto state = readState(db_);
   if (!state) {

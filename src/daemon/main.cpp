@@ -33,6 +33,7 @@
 #include "facegate/gate/settings.hpp"
 #include "facegate/signal/gpiod_signaller.hpp"
 #include "facegate/signal/logging_signaller.hpp"
+#include "facegate/store/database.hpp"
 
 namespace {
 
@@ -134,9 +135,9 @@ std::vector<std::string> checkFiles(const config::Config& c,
     if (fs::is_directory(db)) {
       problems.push_back(fmt::format("storage.database: {} is a directory, not a database file",
                                      c.storage.database.string()));
-    } else if (fs::exists(db) && !fs::is_regular_file(db)) {
-      problems.push_back(
-          fmt::format("storage.database: {} is not a regular file", c.storage.database.string()));
+    } else if (auto files = store::Database::checkFiles(c.storage.database); !files) {
+      // Whose file it is, its mode, its -wal/-shm/-journal: as the daemon will open it.
+      problems.push_back(fmt::format("storage.database: {}", files.error().message));
     }
   }
   auto modelDir = modelDirFor(c, modelFlag);
@@ -240,6 +241,11 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
     }
   }
   store::Database& database = demo ? world->database() : *ownDatabase;
+  // Everything this connection does runs in the frame loop (the badge check's reads, the
+  // audit records, the daily purge): a lock another program holds must not stall it for
+  // SQLite's default 5 s. (The gate's own records wait kRecordLockWait, or nothing while out
+  // of service.)
+  database.setBusyTimeout(gate::kRecordLockWait);
 
   std::unique_ptr<signal::Signaller> signaller;
   if (cfg.gpio.backend == config::GpioBackend::Gpiod) {

@@ -73,12 +73,14 @@ void Gate::pollAcknowledge() {
 }
 
 bool Gate::record(const audit::AuditEvent& event) {
-  auto written = audit_.append(event);
+  auto written = audit_.append(event, storageFault_ ? kRetryLockWait : kRecordLockWait);
   if (written) {
     return true;
   }
   if (!storageFault_) {
-    storageFault_ = StorageFault{wall_.unixNow(), written.error().message, {}, lastSeen_};
+    // The outage began when this record was to be written (its own time), not when the
+    // write gave up.
+    storageFault_ = StorageFault{event.at, written.error().message, {}, lastSeen_};
     logger("gate")->error(
         "audit log cannot be written: {}; out of service, no passage is granted until it can "
         "(retrying every {} s)",
@@ -121,7 +123,7 @@ void Gate::retryStorage(PassageMachine::TimePoint now) {
                         fmt::format("from={} seconds={} withheld={} error={}", storageFault_->since,
                                     at - storageFault_->since, withheld.empty() ? "-" : withheld,
                                     storageFault_->error)};
-  if (auto r = audit_.append(gap); !r) {
+  if (auto r = audit_.append(gap, kRetryLockWait); !r) {
     logger("gate")->debug("audit log still cannot be written: {}", r.error().message);
     return;
   }

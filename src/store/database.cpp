@@ -1,11 +1,17 @@
 #include "facegate/store/database.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -34,11 +40,207 @@ std::string_view ioMeaning(int rc) {
     case SQLITE_IOERR_READ: return " (a read from the file failed)";
     case SQLITE_IOERR_TRUNCATE: return " (the file could not be truncated)";
     case SQLITE_READONLY: return " (the file or its directory is read-only)";
+    case SQLITE_BUSY:
+      return " (another connection holds its write lock: a desk command under way, or an "
+             "sqlite3 shell left in a transaction)";
     default: return "";
   }
 }
 
+// The files SQLite keeps beside a database, and what to call them in a message.
+struct Companion {
+  std::string_view suffix;
+  std::string_view role;
+};
+constexpr std::array<Companion, 3> kCompanions{{
+    {"-wal", "write-ahead log"},
+    {"-shm", "shared-memory index"},
+    {"-journal", "rollback journal"},
+}};
+
+std::string userName(uid_t uid) {
+  const long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return fmt::format("uid {}", uid);
+}
+
+std::string_view kindOf(mode_t mode) {
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  if (S_ISCHR(mode)) {
+    return "a character device";
+  }
+  if (S_ISBLK(mode)) {
+    return "a block device";
+  }
+  return "a special file";
+}
+
+// Which file a path named when it was checked: compared after SQLite has opened it.
+struct FileIdentity {
+  dev_t device;
+  ino_t inode;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+// lstat()s `file` — the database `database` itself when `role` is empty, else its companion
+// of that role — and says why it may not be used: not a regular file, a symbolic link,
+// another user's, or open to group or others (it holds names, consent records and sealed
+// templates). Returns its identity, or nothing when it does not exist.
+Result<std::optional<FileIdentity>> statDatabaseFile(const fs::path& file, const fs::path& database,
+                                                     std::string_view role) {
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return std::optional<FileIdentity>{};
+    }
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("cannot look at {}: {}", file.string(), std::strerror(errno)));
+  }
+  // "database X" or "X (the write-ahead log of database Y)".
+  const std::string what = role.empty() ? fmt::format("database {}", file.string())
+                                        : fmt::format("{} (the {} of database {})", file.string(),
+                                                      role, database.string());
+  if (S_ISLNK(st.st_mode)) {
+    return fail(ErrorCode::Refused,
+                role.empty()
+                    ? fmt::format("{} is a symbolic link, which facegate does not follow to a "
+                                  "database: give the path of the database file itself, after "
+                                  "checking who owns it",
+                                  what)
+                    : fmt::format("{} is a symbolic link, which facegate does not follow: remove "
+                                  "the link (SQLite makes the file itself when it needs one)",
+                                  what));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return fail(ErrorCode::StorageFailure, fmt::format("{} is a directory, not a file", what));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("{} is {}, not a regular file: give the path of a database file", what,
+                            kindOf(st.st_mode)));
+  }
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me) {
+    const std::string owner = userName(st.st_uid);
+    const std::string example = st.st_uid == 0 ? std::string("`sudo facegate ...`")
+                                               : fmt::format("`sudo -u {} facegate ...`", owner);
+    if (me == 0) {
+      // Root too: a database is used only as its owner, the account the gate runs as.
+      return fail(ErrorCode::Refused,
+                  fmt::format("{} belongs to {}, and facegate uses a database only as the user "
+                              "who owns it, root included: run the command as that user, e.g. {}",
+                              what, owner, example));
+    }
+    return fail(ErrorCode::Refused,
+                fmt::format("{} belongs to {}, not to {} who runs this command: if {} is the "
+                            "account facegate runs as, run the command as that user ({}); "
+                            "otherwise the file is not facegate's: move it away or use another "
+                            "path",
+                            what, owner, userName(me), owner, example));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return fail(ErrorCode::Refused,
+                fmt::format("{} can be read or written by group or others (mode {:04o}), and {}: "
+                            "run `chmod 600 {}` so that only its owner can use it",
+                            what, st.st_mode & 07777,
+                            role.empty() ? "it holds pupils' names and sealed templates"
+                                         : "the database's pages and locks go through it",
+                            file.string()));
+  }
+  return std::optional<FileIdentity>{FileIdentity{st.st_dev, st.st_ino}};
+}
+
+// The database and each companion that exists; the database's identity if it exists.
+Result<std::optional<FileIdentity>> checkFilesBeforeOpen(const fs::path& path) {
+  auto found = statDatabaseFile(path, path, "");
+  if (!found) {
+    return tl::unexpected(found.error());
+  }
+  for (const Companion& companion : kCompanions) {
+    const fs::path file = path.string() + std::string(companion.suffix);
+    if (auto checked = statDatabaseFile(file, path, companion.role); !checked) {
+      return tl::unexpected(checked.error());
+    }
+  }
+  return found;
+}
+
+// Checks the database file and its companions before SQLite opens them, and creates a new
+// database file; the identity of the file to open.
+Result<std::optional<FileIdentity>> prepareFile(const fs::path& path,
+                                                const Database::Options& options) {
+  // Whose files these are is settled before SQLite reads a byte of them: it would replay a
+  // -wal or roll back a -journal it finds, into the database.
+  auto found = checkFilesBeforeOpen(path);
+  if (!found) {
+    return tl::unexpected(found.error());
+  }
+  if (*found) {
+    return found;
+  }
+  // SQLite would delete a -wal found beside an empty database: the pages of the last
+  // transactions (audit records among them) would be lost without a word.
+  const fs::path wal = path.string() + "-wal";
+  if (struct stat st{}; ::lstat(wal.c_str(), &st) == 0) {
+    return fail(ErrorCode::StorageCorrupt,
+                fmt::format("database {} does not exist but its write-ahead log {} does: the "
+                            "database was moved or deleted without it; put the database back "
+                            "beside it, or remove the -wal file to start afresh",
+                            path.string(), wal.string()));
+  }
+  if (!options.create || options.readOnly) {
+    return fail(ErrorCode::NotFound, fmt::format("database {} does not exist", path.string()));
+  }
+  // Created here, exclusively and never through a link, so that it is this user's and 0600
+  // from the first byte whatever the umask: SQLite never creates it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("cannot create database {}: {}", path.string(), std::strerror(errno)));
+  }
+  if (fd < 0) {
+    // Someone created it since the check above: judged like any existing file.
+    auto raced = statDatabaseFile(path, path, "");
+    if (raced && !*raced) {
+      return fail(ErrorCode::StorageFailure,
+                  fmt::format("database {} appeared and vanished while it was being created: "
+                              "check what else uses this path, and try again",
+                              path.string()));
+    }
+    return raced;
+  }
+  struct stat st {};
+  const bool stated = ::fstat(fd, &st) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!stated) {
+    return fail(ErrorCode::StorageFailure,
+                fmt::format("cannot stat database {}: {}", path.string(), std::strerror(error)));
+  }
+  return std::optional<FileIdentity>{FileIdentity{st.st_dev, st.st_ino}};
+}
+
 }  // namespace
+
+Result<void> Database::checkFiles(const fs::path& path) {
+  if (path.empty() || path == ":memory:") {
+    return {};
+  }
+  if (auto checked = checkFilesBeforeOpen(path); !checked) {
+    return tl::unexpected(checked.error());
+  }
+  return {};
+}
 
 // --- Statement ---------------------------------------------------------------
 
@@ -151,7 +353,8 @@ std::vector<std::uint8_t> Statement::blob(int column) const {
 Database::Database(Database&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)),
       path_(std::move(other.path_)),
-      afterCommit_(std::move(other.afterCommit_)) {}
+      afterCommit_(std::move(other.afterCommit_)),
+      busyTimeout_(other.busyTimeout_) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
@@ -159,6 +362,7 @@ Database& Database::operator=(Database&& other) noexcept {
     db_ = std::exchange(other.db_, nullptr);
     path_ = std::move(other.path_);
     afterCommit_ = std::move(other.afterCommit_);
+    busyTimeout_ = other.busyTimeout_;
   }
   return *this;
 }
@@ -175,35 +379,22 @@ Error Database::lastError(std::string_view what) const {
 }
 
 Result<Database> Database::open(const fs::path& path, const Options& options) {
-  std::error_code ec;
-  const bool exists = fs::exists(path, ec);
-  if (fs::is_directory(path, ec)) {
-    return fail(ErrorCode::StorageFailure,
-                fmt::format("database {} is a directory, not a file", path.string()));
-  }
-  // SQLite would delete a -wal found beside an empty database: the pages of the last
-  // transactions (audit records among them) would be lost without a word.
-  if (fs::path wal = path.string() + "-wal"; !exists && fs::exists(wal, ec)) {
-    return fail(ErrorCode::StorageCorrupt,
-                fmt::format("database {} does not exist but its write-ahead log {} does: the "
-                            "database was moved or deleted without it; put the database back "
-                            "beside it, or remove the -wal file to start afresh",
-                            path.string(), wal.string()));
-  }
-  if (!exists && (!options.create || options.readOnly)) {
-    return fail(ErrorCode::NotFound, fmt::format("database {} does not exist", path.string()));
-  }
-  if (!exists && path != ":memory:") {
-    // Create it ourselves so that it is 0600 from the first byte, whatever the umask.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno != EEXIST) {
-      return fail(ErrorCode::StorageFailure, fmt::format("cannot create database {}: {}",
-                                                         path.string(), std::strerror(errno)));
+  // ":memory:" and "" (a temporary database) have no file anyone else could read. (An open
+  // that must not create still finds that they "do not exist", as it always did.)
+  const bool inMemory = path.empty() || path == ":memory:";
+  std::optional<FileIdentity> identity;
+  if (inMemory) {
+    if (!options.create || options.readOnly) {
+      return fail(ErrorCode::NotFound, fmt::format("database {} does not exist", path.string()));
     }
-    if (fd >= 0) {
-      ::close(fd);
+  } else {
+    auto checked = prepareFile(path, options);
+    if (!checked) {
+      return tl::unexpected(checked.error());
     }
+    identity = *checked;
   }
+
   sqlite3* raw = nullptr;
   const int flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
@@ -213,10 +404,48 @@ Result<Database> Database::open(const fs::path& path, const Options& options) {
     return tl::unexpected(db.lastError("open"));
   }
   sqlite3_extended_result_codes(raw, 1);
+  if (identity) {
+    // The file SQLite holds must be the one checked: not moved away since, and the path
+    // still naming the same file (nothing swapped in between the check and SQLite's open).
+    int moved = 0;
+    if (sqlite3_file_control(raw, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK) {
+      moved = 0;  // a VFS that cannot tell: the path is compared below in any case
+    }
+    auto now = statDatabaseFile(path, path, "");
+    if (!now) {
+      db.keepFilesOnClose();
+      return tl::unexpected(now.error());
+    }
+    if (moved != 0 || !*now || **now != *identity) {
+      db.keepFilesOnClose();
+      return fail(ErrorCode::Refused,
+                  fmt::format("database {} was replaced while it was being opened: another "
+                              "program is changing the files in its directory; stop it, check "
+                              "who can write to the directory, and try again",
+                              path.string()));
+    }
+  }
   if (auto ok = db.configure(options); !ok) {
     return tl::unexpected(ok.error());
   }
   return db;
+}
+
+void Database::keepFilesOnClose() noexcept {
+  // A connection refused for a file that is not ours must not checkpoint a -wal someone
+  // else wrote into the database, nor delete files that are not ours.
+  (void)sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+}
+
+Result<void> Database::checkCompanionsInUse() {
+  for (const Companion& companion : kCompanions) {
+    const fs::path file = path_.string() + std::string(companion.suffix);
+    if (auto checked = statDatabaseFile(file, path_, companion.role); !checked) {
+      keepFilesOnClose();
+      return tl::unexpected(checked.error());
+    }
+  }
+  return {};
 }
 
 Result<void> Database::configure(const Options& options) {
@@ -238,8 +467,9 @@ Result<void> Database::configure(const Options& options) {
                               path_.string(), check->text(0)));
     }
   }
-  if (auto ok = exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; "
-                     "PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;");
+  setBusyTimeout(kDefaultBusyTimeout);
+  if (auto ok = exec("PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+                     "PRAGMA synchronous = FULL;");
       !ok) {
     return ok;
   }
@@ -305,6 +535,13 @@ Result<void> Database::configure(const Options& options) {
   }
   if (!options.readOnly) {
     if (auto ok = exec("PRAGMA journal_mode = WAL"); !ok) {
+      return ok;
+    }
+  }
+  // The -wal and -shm SQLite has now opened (created by it, or by someone else since the
+  // checks in open()) are checked again before anything of ours is written through them.
+  if (!path_.empty() && path_ != ":memory:") {
+    if (auto ok = checkCompanionsInUse(); !ok) {
       return ok;
     }
   }
@@ -409,6 +646,12 @@ int Database::schemaVersion() const {
   }
   sqlite3_finalize(stmt);
   return version;
+}
+
+void Database::setBusyTimeout(std::chrono::milliseconds timeout) {
+  busyTimeout_ = std::max(timeout, std::chrono::milliseconds::zero());
+  sqlite3_busy_timeout(db_, static_cast<int>(std::min<std::int64_t>(
+                                busyTimeout_.count(), std::numeric_limits<int>::max())));
 }
 
 bool Database::inTransaction() const {

@@ -1,5 +1,7 @@
 #include "facegate/audit/audit_log.hpp"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
@@ -466,6 +468,35 @@ TEST_F(WitnessedLog, AnotherLogAtTheSamePathIsCounted) {
   EXPECT_TRUE(report->consistent);
   EXPECT_EQ(report->otherLogs, 1);
   EXPECT_EQ(report->otherLatestAt, 1'800'000'000);
+}
+
+// The gate's bounded wait (issue 11): while another connection holds the write lock, an
+// append waits `lockWait` and no longer, leaves the chain as it was, and the connection's own
+// busy timeout is what it was before.
+TEST_F(AuditLogTest, AnAppendWaitsForALockedDatabaseOnlyAsLongAsItIsTold) {
+  auto desk = store::Database::open(dir_ / "audit.db");
+  ASSERT_TRUE(desk) << desk.error().message;
+  ASSERT_TRUE(desk->exec("BEGIN IMMEDIATE"));
+  AuditEvent e{1'700'010'000, "gate-1",  "passage", std::nullopt,
+               std::nullopt,  "GRANTED", 0.4,       "frames=5"};
+  using std::chrono::milliseconds;
+  for (const milliseconds wait : {milliseconds(0), milliseconds(300)}) {
+    const auto started = std::chrono::steady_clock::now();
+    auto seq = log_->append(e, wait);
+    const auto waited =
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+    ASSERT_FALSE(seq) << "appended while another connection holds the lock";
+    EXPECT_NE(seq.error().message.find("database is locked"), std::string::npos)
+        << seq.error().message;
+    EXPECT_GE(waited, wait);
+    EXPECT_LT(waited, wait + milliseconds(250)) << "waited " << waited.count() << " ms";
+    EXPECT_EQ(db_->busyTimeout(), store::kDefaultBusyTimeout);
+  }
+  ASSERT_TRUE(desk->exec("ROLLBACK"));
+  auto seq = log_->append(e, milliseconds(0));
+  ASSERT_TRUE(seq) << seq.error().message;
+  EXPECT_EQ(*seq, 11);
+  EXPECT_TRUE(verify().intact);
 }
 
 }  // namespace

@@ -172,6 +172,31 @@ TEST_F(Daemon, CheckConfigRefusesADatabaseThatIsADirectory) {
   EXPECT_EQ(r.out.find("usable"), std::string::npos) << r.out;
 }
 
+// Issue 11: a database others can read, or another user's, is refused by --check-config
+// (systemd's ExecStartPre) and by the daemon itself at start-up, with the fix in the message.
+TEST_F(Daemon, CheckConfigAndStartUpRefuseADatabaseOthersCanRead) {
+  test::writeFile(dir_ / "gate.db", "");
+  fs::permissions(dir_ / "gate.db", fs::perms::owner_read | fs::perms::owner_write |
+                                        fs::perms::group_read | fs::perms::others_read);
+  const std::string expected = "chmod 600 " + (dir_ / "gate.db").string();
+  const auto r = check(config());
+  EXPECT_NE(r.exitCode, 0);
+  EXPECT_NE(r.err.find("storage.database: database " + (dir_ / "gate.db").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("usable"), std::string::npos) << r.out;
+
+  FACEGATE_REQUIRE_MODELS();
+  Running daemon(
+      {"--config", (dir_ / "facegate.toml").string(), "--models", test::modelDir().string()},
+      dir_ / "daemon.log");
+  ASSERT_TRUE(daemon.started());
+  EXPECT_NE(daemon.wait(60s), 0) << daemon.log();
+  EXPECT_NE(daemon.log().find(expected), std::string::npos) << daemon.log();
+  EXPECT_EQ(fs::file_size(dir_ / "gate.db"), 0U);
+}
+
 TEST_F(Daemon, CheckConfigRefusesAWindowTooShortForTheFramesAtTheCameraRate) {
   std::string text = config();
   text.replace(text.find("fps = 20"), 8, "fps = 2");

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <utility>
 
 #include <sqlite3.h>
 
@@ -12,6 +13,7 @@ namespace {
 std::atomic<StorageFault> armed{StorageFault::None};
 std::atomic<std::uint64_t> failures{0};
 sqlite3_vfs* realVfs = nullptr;
+std::function<void(const std::string&)> openHook;
 
 // Our file: the real VFS's file lives right after this header (szOsFile covers both).
 struct FaultyFile {
@@ -112,6 +114,9 @@ int vfsOpen(sqlite3_vfs* /*vfs*/, const char* name, sqlite3_file* file, int flag
   auto* ours = reinterpret_cast<FaultyFile*>(file);
   ours->real = reinterpret_cast<sqlite3_file*>(ours + 1);
   ours->base.pMethods = nullptr;
+  if (openHook && name != nullptr) {
+    openHook(name);
+  }
   const int rc = realVfs->xOpen(realVfs, name, ours->real, flags, outFlags);
   if (rc == SQLITE_OK && ours->real->pMethods != nullptr) {
     ours->base.pMethods = &kMethods;
@@ -191,6 +196,10 @@ void armStorageFault(StorageFault fault) {
 
 std::uint64_t injectedStorageFailures() {
   return failures.load();
+}
+
+void beforeOpen(std::function<void(const std::string& name)> hook) {
+  openHook = std::move(hook);
 }
 
 }  // namespace facegate::test

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -101,6 +102,10 @@ class AuditLog {
   // audit record commit together), otherwise runs in its own. Returns the new seq. Once the
   // record is committed, the witness (if any) is told the new head.
   Result<std::int64_t> append(const AuditEvent& event);
+  // The same, waiting at most `lockWait` (0: not at all) for another connection's write lock
+  // instead of the connection's busy timeout, which is restored afterwards: for the gate,
+  // whose frame loop must not stall on a database another program keeps locked.
+  Result<std::int64_t> append(const AuditEvent& event, std::chrono::milliseconds lockWait);
 
   // Walks the whole chain from the anchor to the head, and checks that the last purge
   // record accounts for the anchor.

@@ -41,14 +41,27 @@ struct PassageReport {
 // How often the gate retries the audit log while it cannot be written.
 inline constexpr std::chrono::milliseconds kStorageRetryInterval{2000};
 
+// How long an audit write may wait for another connection's write lock before the log counts
+// as unwritable. In service, long enough for a desk command's transaction (an enrolment
+// commits in milliseconds, a purge or an erasure with secure_delete on a slow card in a few
+// hundred), short enough that a lock held for good costs the frame loop half a second once —
+// not SQLite's busy timeout on every write (5 s: the watchdog, the out-of-service signal and
+// the pupil all waited). Out of service the gate does not wait at all (kRetryLockWait): a
+// retry that finds the lock taken fails at once and is tried again kStorageRetryInterval
+// later.
+inline constexpr std::chrono::milliseconds kRecordLockWait{500};
+inline constexpr std::chrono::milliseconds kRetryLockWait{0};
+
 // The gate's frame processing: QR codes while idle, faces while verifying, and for every
 // decision the audit record, the signal, one journal line and the service status.
 //
 // Fail closed on storage: a decision is signalled only after its audit record is written.
-// When the audit log cannot be written (disk full, fsync or write failure), the decision is
-// withheld — the pupil gets the out-of-service signal and is checked by hand — and the gate
-// stays out of service, retrying every kStorageRetryInterval. When a write succeeds again it
-// records the gap (since when, why, which decisions were withheld) and returns to service.
+// When the audit log cannot be written (disk full, fsync or write failure, or another
+// connection holding the write lock beyond kRecordLockWait), the decision is withheld — the
+// pupil gets the out-of-service signal and is checked by hand — and the gate stays out of
+// service, retrying every kStorageRetryInterval without waiting for a lock. When a write
+// succeeds again it records the gap (since the first record that could not be written, for
+// how long, why, which decisions were withheld) and returns to service.
 // Each collaborator is borrowed and must outlive the Gate. Not thread-safe: the frame
 // loop owns it.
 class Gate {
@@ -95,7 +108,7 @@ class Gate {
   void backInService();
 
   struct StorageFault {
-    std::int64_t since = 0;  // unix seconds
+    std::int64_t since = 0;  // unix seconds: when the first record that failed was to be written
     std::string error;
     std::vector<Outcome> withheld;  // decisions taken but neither recorded nor signalled
     PassageMachine::TimePoint lastTry{};

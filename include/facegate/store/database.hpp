@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,10 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace facegate::store {
+
+// How long a connection waits for another connection's lock before an operation fails with
+// SQLITE_BUSY ("database is locked"), unless set otherwise with Database::setBusyTimeout.
+inline constexpr std::chrono::milliseconds kDefaultBusyTimeout{5000};
 
 // One forward-only schema step: `sql` takes the database from version `version - 1` to
 // `version`. Steps are applied in order, each in its own transaction together with the
@@ -71,9 +76,19 @@ class Statement {
 
 // An open facegate database (RAII over sqlite3*). Opening applies the durability and
 // privacy settings every connection needs — WAL journal, synchronous=FULL, secure_delete=ON
-// (deleted rows are overwritten, not left in free pages), foreign keys on, a busy timeout —
-// runs a quick integrity check and brings the schema up to date. A new file is created with
-// mode 0600 (SQLite gives its -wal and -shm files the same mode).
+// (deleted rows are overwritten, not left in free pages), foreign keys on, a busy timeout
+// (kDefaultBusyTimeout) —
+// runs a quick integrity check and brings the schema up to date. A new file is created by
+// open() itself, exclusively, never through a link, with mode 0600 (SQLite gives its -wal and
+// -shm files the same mode and owner).
+//
+// Whose file it is: the database and its -wal, -shm and -journal must be regular files, not
+// symbolic links, owned by the process's effective user (root included: a database is used
+// as the account that owns it) and closed to group and others. Anything else is refused with
+// ErrorCode::Refused (StorageFailure for a directory, FIFO or device) and a message saying
+// how to put it right, before SQLite reads the files, and checked again once SQLite has
+// them open and before anything is written. ":memory:" and "" (SQLite's temporary
+// database) have no file and are not checked.
 // One connection per thread; move-only.
 class Database {
  public:
@@ -86,6 +101,11 @@ class Database {
 
   static Result<Database> open(const std::filesystem::path& path, const Options& options);
   static Result<Database> open(const std::filesystem::path& path) { return open(path, Options{}); }
+
+  // The checks open() makes of the database and its companions (whose they are, their mode
+  // and type), without opening or creating anything: for --check-config. A database that
+  // does not exist yet passes.
+  static Result<void> checkFiles(const std::filesystem::path& path);
 
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
@@ -105,6 +125,11 @@ class Database {
   // e.g. the audit log's witness (audit/witness.hpp). `done` must not throw nor write to
   // this database.
   void afterCommit(std::function<void()> done);
+  // How long an operation of this connection waits for another connection's lock (BEGIN
+  // IMMEDIATE waiting for a writer, a reader for an exclusive lock) before it fails with
+  // SQLITE_BUSY; 0 fails at once. For the connection's whole life, until set again.
+  void setBusyTimeout(std::chrono::milliseconds timeout);
+  std::chrono::milliseconds busyTimeout() const { return busyTimeout_; }
 
   bool inTransaction() const;
   int schemaVersion() const;
@@ -117,10 +142,13 @@ class Database {
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   Result<void> configure(const Options& options);
+  Result<void> checkCompanionsInUse();
+  void keepFilesOnClose() noexcept;
   Result<void> migrate(int target);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
   std::vector<std::function<void()>> afterCommit_;
+  std::chrono::milliseconds busyTimeout_{kDefaultBusyTimeout};
 };
 
 }  // namespace facegate::store
