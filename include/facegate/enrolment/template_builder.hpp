@@ -86,10 +86,18 @@ struct PhotoReport {
 };
 
 // Photo checks: what the enrolment desk has always applied, plus transparency and
-// enlargement (template_builder.cpp says why each value).
+// enlargement. Enrolment photos are held to a higher standard than gate frames: the
+// template is made once and compared against for a year.
 struct TemplateSettings {
-  int minFacePx = 100;         // face box side, and the real detail of the face
-  double minSharpness = 15.0;  // face::FaceQuality::sharpness
+  // The face box's side, and the face's real detail (face::FaceQuality::detailSidePx).
+  int minFacePx = 100;
+  // face::FaceQuality::sharpness (variance of the Laplacian of the face resampled to
+  // 150x150). The sharpest-looking fixture crops measure 23 and more; a Gaussian blur of
+  // sigma 2.5 brings them to 3-7.
+  double minSharpness = 15.0;
+  // Share of the face box less than half opaque. A portrait whose background was cut away
+  // keeps its face box (eyebrows to chin) opaque; hiding a tenth of the face from whoever
+  // checks the photo is already too much. (The fixtures have no alpha channel.)
   double maxHiddenShare = 0.10;
   // The gate threshold the template will be compared at; the agreement bounds derive from it.
   double gateThreshold = face::kDefaultMatchThreshold;
