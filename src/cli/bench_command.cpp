@@ -27,6 +27,7 @@
 #include "common.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/core/stopwatch.hpp"
+#include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/match.hpp"
@@ -593,13 +594,16 @@ int runBench(std::span<const std::string_view> args) {
   if (!probe) {
     return reportError(kCommand, probe.error());
   }
-  auto enrolledPhoto = face::loadImage(templateFile);
-  if (!enrolledPhoto) {
-    return reportError(kCommand, enrolledPhoto.error());
+  // The template as the enrolment desk makes it (from one photo: the benchmark times the
+  // gate's path, not the template).
+  auto builder = enrolment::TemplateBuilder::create(**engine);
+  if (!builder) {
+    return reportError(kCommand, builder.error());
   }
-  auto enrolled = (*engine)->describeLargest(*enrolledPhoto);
+  builder->addFile(templateFile);
+  auto enrolled = builder->build();
   if (!enrolled) {
-    return reportError(kCommand, fmt::format("no face was found in {}", templateFile.string()));
+    return reportError(kCommand, enrolled.error());
   }
   auto probeFace = largestFace(**engine, *probe, probeFile);
   if (!probeFace) {
@@ -607,7 +611,7 @@ int runBench(std::span<const std::string_view> args) {
   }
 
   badge::QrScanner scanner;
-  BenchContext ctx{**engine, scanner, enrolled->embedding, report.iterations, report.warmup};
+  BenchContext ctx{**engine, scanner, *enrolled, report.iterations, report.warmup};
   const std::string text = badgeText();
   for (const FrameSpec& frameSpec : kFrames) {
     auto frame = benchFrame(ctx, *probe, *probeFace, frameSpec, text);
@@ -641,7 +645,7 @@ int runBench(std::span<const std::string_view> args) {
   if (auto composed = composeFrame(*probe, *probeFace, kFrames[0], text, gateFrame); !composed) {
     return reportError(kCommand, composed.error());
   }
-  report.throughput = measureThroughput(engines, gateFrame, enrolled->embedding);
+  report.throughput = measureThroughput(engines, gateFrame, *enrolled);
   report.peakRssMb = peakRssMb();
 
   if (isReferenceBlas(report.blas)) {

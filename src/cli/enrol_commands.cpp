@@ -16,19 +16,12 @@
 #include "facegate/core/secure_memory.hpp"
 #include "facegate/core/terminal_text.hpp"
 #include "facegate/enrolment/registry.hpp"
+#include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/engine.hpp"
-#include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
 
 namespace facegate::cli {
 namespace {
-
-// Enrolment photos are held to a higher standard than gate frames: the template is made
-// once and compared against for a year.
-constexpr int kMinEnrolFacePx = 100;
-// Variance of the Laplacian of the face resampled to 150x150. The sharpest-looking fixture
-// crops measure 23 and more; a Gaussian blur of sigma 2.5 brings them to 3-7.
-constexpr double kMinEnrolSharpness = 15.0;
 
 constexpr std::string_view kEnrollUsage =
     "usage: facegate enroll --db FILE --pupil ID --photo FILE [--photo FILE...]\n"
@@ -37,12 +30,16 @@ constexpr std::string_view kEnrollUsage =
     "                       --key SIGNING_KEY --badge-out BADGE.png\n"
     "                       [--mode sealed|on-badge] [--template-key FILE]\n"
     "                       [--valid-days N] [--replace] [--models DIR] [--print-payload]\n"
+    "                       [--config GATE.toml]\n"
     "  Enrols a volunteer: one template from the photos (each must show exactly one sharp,\n"
-    "  large enough face), consent recorded, a signed badge written as a PNG QR code.\n"
+    "  opaque face, at least 100 px wide and not enlarged, and all of them the same person),\n"
+    "  consent recorded, a signed badge written as a PNG QR code.\n"
     "  Pupils are minors unless --adult or a date of birth says otherwise; a minor needs\n"
     "  --guardian-consent. Photos are read in memory only, never copied or stored.\n"
     "  The badge PNG (mode 0600) holds the secret that opens the template: print it, hand it\n"
-    "  to the pupil, then delete the file.\n";
+    "  to the pupil, then delete the file.\n"
+    "  The photos must agree with each other more closely than the gate's threshold requires\n"
+    "  (face.threshold of --config, else the default 0.58).\n";
 
 // Minor status from a date of birth, without keeping the date.
 Result<bool> minorFromBirthDate(std::string_view text, std::int64_t now) {
@@ -70,69 +67,6 @@ Result<bool> minorFromBirthDate(std::string_view text, std::int64_t now) {
   return age < 18;
 }
 
-// One template from several photos: the mean of their embeddings. Measured on the fixture
-// set (8 people, template from 3 photos, the other photos as probes): mean genuine distance
-// 0.351 with the mean, 0.418 from the first photo alone, 0.397 from the medoid; the margin to
-// the closest impostor stays about the same (0.096 vs 0.102). dlib's embeddings are not unit
-// length, so averaging normalised vectors would change their scale and the threshold's meaning.
-Result<face::Embedding> templateFromPhotos(face::FaceEngine& engine,
-                                           const std::vector<std::string>& photos) {
-  face::Embedding sum;
-  for (const auto& photo : photos) {
-    auto image = face::loadImage(photo);
-    if (!image) {
-      return tl::unexpected(image.error());
-    }
-    face::StageTimings ms;
-    auto detection = engine.detect(*image, ms);
-    if (!detection) {
-      secureWipe(image->data, image->total() * image->elemSize());
-      return tl::unexpected(detection.error());
-    }
-    const auto faces = detection->faces.size();
-    Result<void> usable;
-    if (faces == 0) {
-      usable = fail(ErrorCode::Refused, fmt::format("no face was found in {}", photo));
-    } else if (faces > 1) {
-      usable = fail(ErrorCode::Refused,
-                    fmt::format("{} shows {} faces; an enrolment photo must show the pupil alone",
-                                photo, faces));
-    } else {
-      const auto quality = face::assessFace(*image, detection->faces.front());
-      if (quality.sidePx < kMinEnrolFacePx) {
-        usable = fail(ErrorCode::Refused,
-                      fmt::format("the face in {} is {} px wide, too small (at least {} px): "
-                                  "take the photo closer",
-                                  photo, quality.sidePx, kMinEnrolFacePx));
-      } else if (quality.sharpness < kMinEnrolSharpness) {
-        usable =
-            fail(ErrorCode::Refused,
-                 fmt::format("the face in {} is too blurry (sharpness {:.1f}, at least {:.0f}): "
-                             "retake it in focus",
-                             photo, quality.sharpness, kMinEnrolSharpness));
-      }
-    }
-    if (usable) {
-      auto embedding = engine.describe(*image, detection->faces.front(), ms);
-      if (!embedding) {
-        usable = tl::unexpected(embedding.error());
-      } else {
-        for (std::size_t i = 0; i < face::kEmbeddingSize; ++i) {
-          sum.values()[i] += embedding->values()[i];
-        }
-      }
-    }
-    secureWipe(image->data, image->total() * image->elemSize());  // the photo's pixels
-    if (!usable) {
-      return tl::unexpected(usable.error());
-    }
-  }
-  for (auto& v : sum.values()) {
-    v /= static_cast<float>(photos.size());
-  }
-  return sum;
-}
-
 }  // namespace
 
 int runEnroll(std::span<const std::string_view> argv) {
@@ -141,7 +75,8 @@ int runEnroll(std::span<const std::string_view> argv) {
   const Arguments::Spec spec{
       .flags = {"--adult", "--replace", "--print-payload"},
       .valued = {"--db", "--pupil", "--consent", "--guardian-consent", "--date-of-birth", "--name",
-                 "--key", "--badge-out", "--mode", "--template-key", "--valid-days", "--models"},
+                 "--key", "--badge-out", "--mode", "--template-key", "--valid-days", "--models",
+                 "--config"},
       .repeatable = {"--photo"},
       .minPositional = 0,
       .maxPositional = 0};
@@ -248,9 +183,33 @@ int runEnroll(std::span<const std::string_view> argv) {
   if (!engine) {
     return reportError(cmd, engine.error());
   }
-  auto templ = templateFromPhotos(**engine, photos);
+  // One template builder for every template facegate makes: each photo checked, then the
+  // photos against each other (bounds derived from the gate's threshold), then their mean.
+  enrolment::TemplateSettings settings;
+  if (const auto path = args.value("--config")) {
+    auto config = config::loadConfig(*path);
+    if (!config) {
+      return reportError(cmd, config.error());
+    }
+    settings.gateThreshold = config->face.threshold;
+  }
+  auto builder = enrolment::TemplateBuilder::create(**engine, settings);
+  if (!builder) {
+    return reportError(cmd, builder.error());
+  }
+  for (const auto& photo : photos) {
+    builder->addFile(photo);
+  }
+  auto templ = builder->build();
   if (!templ) {
-    return reportError(cmd, templ.error());
+    const int exit = reportError(cmd, templ.error());
+    for (const auto& report : builder->photos()) {  // the other photos to retake
+      if (report.problem != enrolment::PhotoProblem::None &&
+          report.reason != templ.error().message) {
+        fmt::print(stderr, "facegate {}: also: {}.\n", cmd, report.reason);
+      }
+    }
+    return exit;
   }
 
   // The badge is written inside the enrolment's transaction: if it cannot be, nothing is

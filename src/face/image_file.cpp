@@ -7,7 +7,10 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+
+#include "facegate/core/secure_memory.hpp"
 
 namespace facegate::face {
 namespace fs = std::filesystem;
@@ -109,10 +112,17 @@ tl::expected<Header, std::string> readHeader(std::span<const std::uint8_t> b) {
   return tl::unexpected<std::string>("is not a PNG, JPEG or BMP image");
 }
 
-}  // namespace
+// Wipes a Mat's pixels when this is the last reference to them, then releases it.
+void wipe(cv::Mat& m) noexcept {
+  if (!m.empty() && m.isContinuous() && m.u != nullptr && m.u->refcount == 1) {
+    secureWipe(m.data, m.total() * m.elemSize());
+  }
+  m.release();
+}
 
-Result<cv::Mat> decodeImage(std::span<const std::uint8_t> bytes, std::string_view name,
-                            const ImageLimits& limits) {
+// The checks before decoding and the colour decode, shared by both entry points.
+Result<DecodedImage> decodeChecked(std::span<const std::uint8_t> bytes, std::string_view name,
+                                   const ImageLimits& limits, bool keepAlpha) {
   if (bytes.empty()) {
     return fail(ErrorCode::ImageUndecodable, fmt::format("{} is empty", name));
   }
@@ -139,21 +149,68 @@ Result<cv::Mat> decodeImage(std::span<const std::uint8_t> bytes, std::string_vie
   // imdecode never writes through the buffer; the const_cast only satisfies its signature.
   const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
                     const_cast<std::uint8_t*>(bytes.data()));  // NOLINT
-  cv::Mat image;
+  DecodedImage out;
   try {
-    image = cv::imdecode(raw, cv::IMREAD_COLOR);  // 8-bit BGR, EXIF orientation applied
+    out.bgr = cv::imdecode(raw, cv::IMREAD_COLOR);  // 8-bit BGR, EXIF orientation applied
   } catch (const cv::Exception& e) {
     return fail(ErrorCode::ImageUndecodable,
                 fmt::format("{} could not be decoded ({})", name, e.msg));
   }
-  if (image.empty()) {
+  if (out.bgr.empty()) {
     return fail(ErrorCode::ImageUndecodable,
                 fmt::format("{} could not be decoded (corrupt data)", name));
   }
-  return image;
+  if (!keepAlpha || header->format == Format::Jpeg) {
+    return out;
+  }
+  // IMREAD_COLOR drops the alpha channel; a second decode keeps it (PNG and BMP only: JPEG
+  // has none). It applies no orientation tag, so it is checked against the colour decode.
+  cv::Mat full;
+  try {
+    full = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    wipe(out.bgr);
+    return fail(ErrorCode::ImageUndecodable,
+                fmt::format("{} could not be decoded ({})", name, e.msg));
+  }
+  if (full.channels() != 4) {
+    wipe(full);
+    return out;
+  }
+  cv::Mat full8;
+  if (full.depth() == CV_16U) {
+    full.convertTo(full8, CV_8U, 1.0 / 257.0);  // 65535 -> 255
+    wipe(full);
+  } else {
+    full8 = full;
+    full.release();
+  }
+  cv::Mat channels[4];
+  cv::split(full8, channels);
+  cv::Mat colour;
+  cv::merge(channels, 3, colour);
+  out.alpha = channels[3];
+  channels[3].release();
+  const bool linesUp = colour.size() == out.bgr.size() &&
+                       cv::norm(colour, out.bgr, cv::NORM_INF) <= 1.0;  // 16-bit rounding
+  for (auto& c : channels) {
+    wipe(c);
+  }
+  wipe(colour);
+  wipe(full8);
+  if (!linesUp) {
+    wipe(out.bgr);
+    wipe(out.alpha);
+    return fail(ErrorCode::ImageUndecodable,
+                fmt::format("{} has an alpha channel and an orientation tag that rotates it; its "
+                            "transparency cannot be checked: save it without the tag",
+                            name));
+  }
+  return out;
 }
 
-Result<cv::Mat> loadImage(const fs::path& path, const ImageLimits& limits) {
+// Reads a whole file into memory, within the size limit.
+Result<std::vector<std::uint8_t>> readFileBytes(const fs::path& path, const ImageLimits& limits) {
   const std::string name = path.string();
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -180,9 +237,46 @@ Result<cv::Mat> loadImage(const fs::path& path, const ImageLimits& limits) {
   std::vector<std::uint8_t> bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size) {
+    secureWipe(bytes.data(), bytes.size());
     return fail(ErrorCode::FileUnreadable, fmt::format("I/O error reading {}", name));
   }
-  return decodeImage(bytes, name, limits);
+  return bytes;
+}
+
+}  // namespace
+
+Result<cv::Mat> decodeImage(std::span<const std::uint8_t> bytes, std::string_view name,
+                            const ImageLimits& limits) {
+  auto decoded = decodeChecked(bytes, name, limits, false);
+  if (!decoded) {
+    return tl::unexpected(decoded.error());
+  }
+  return std::move(decoded->bgr);
+}
+
+Result<DecodedImage> decodeImageWithAlpha(std::span<const std::uint8_t> bytes,
+                                          std::string_view name, const ImageLimits& limits) {
+  return decodeChecked(bytes, name, limits, true);
+}
+
+Result<DecodedImage> loadImageWithAlpha(const fs::path& path, const ImageLimits& limits) {
+  auto bytes = readFileBytes(path, limits);
+  if (!bytes) {
+    return tl::unexpected(bytes.error());
+  }
+  auto decoded = decodeChecked(*bytes, path.string(), limits, true);
+  secureWipe(bytes->data(), bytes->size());  // the compressed photo
+  return decoded;
+}
+
+Result<cv::Mat> loadImage(const fs::path& path, const ImageLimits& limits) {
+  auto bytes = readFileBytes(path, limits);
+  if (!bytes) {
+    return tl::unexpected(bytes.error());
+  }
+  auto image = decodeImage(*bytes, path.string(), limits);
+  secureWipe(bytes->data(), bytes->size());  // the compressed photo
+  return image;
 }
 
 }  // namespace facegate::face

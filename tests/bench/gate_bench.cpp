@@ -28,6 +28,7 @@
 #include "facegate/config/config.hpp"
 #include "facegate/core/logging.hpp"
 #include "facegate/enrolment/registry.hpp"
+#include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
 #include "facegate/gate/gate.hpp"
@@ -102,14 +103,17 @@ int main(int argc, char** argv) {
     }
     enrolment::Registry registry(*db, "bench");
     const auto key = badge::SigningKey::generate();
-    face::Embedding templ;
-    for (int i = 1; i <= 3; ++i) {
-      auto d = (*engine)->describeLargest(
-          *face::loadImage(faces / fmt::format("penny/penny_{}.png", i)));
-      for (std::size_t k = 0; k < face::kEmbeddingSize; ++k) {
-        templ.values()[k] += d->embedding.values()[k] / 3.0F;
-      }
+    // Penny's template as the demo makes it: her first two photos (her third disagrees).
+    auto builder = enrolment::TemplateBuilder::create(**engine);
+    for (int i = 1; i <= 2 && builder; ++i) {
+      builder->addFile(faces / fmt::format("penny/penny_{}.png", i));
     }
+    auto built = builder ? builder->build() : tl::unexpected(builder.error());
+    if (!built) {
+      fmt::print(stderr, "gate_bench: {}\n", built.error().message);
+      return 2;
+    }
+    const face::Embedding& templ = *built;
     enrolment::EnrolmentRequest request;
     request.pupilId = "penny-bench";
     request.consentRef = "F";

@@ -2,6 +2,8 @@
 // refusals, badges, listing, revocation, erasure, retention and the audit chain.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -202,21 +204,90 @@ TEST_F(EnrolmentDesk, UnusablePhotosAreRefusedWithTheReason) {
   shrunk.copyTo(small(cv::Rect(80, 80, shrunk.cols, shrunk.rows)));
   cv::imwrite((dir_ / "small.png").string(), small);
 
+  // A photo a viewer sees as empty (fully transparent) whose pixels still hold a face.
+  cv::Mat invisible;
+  cv::cvtColor(penny, invisible, cv::COLOR_BGR2BGRA);
+  std::vector<cv::Mat> planes;
+  cv::split(invisible, planes);
+  planes[3].setTo(0);
+  cv::merge(planes, invisible);
+  cv::imwrite((dir_ / "invisible.png").string(), invisible);
+  // A small face enlarged 4x (nearest) and 2x (bicubic): large in pixels, not in detail.
+  cv::Mat tiny;
+  cv::resize(cv::imread(face("howard/howard_2.png")), tiny, cv::Size(), 0.6, 0.6, cv::INTER_AREA);
+  cv::Mat blocky;
+  cv::resize(tiny, blocky, cv::Size(), 4, 4, cv::INTER_NEAREST);
+  cv::imwrite((dir_ / "blocky.png").string(), blocky);
+  cv::Mat smooth;
+  cv::resize(tiny, smooth, cv::Size(), 2, 2, cv::INTER_CUBIC);
+  cv::imwrite((dir_ / "smooth.png").string(), smooth);
+
   const std::vector<std::pair<std::string, std::string>> cases = {
+      {(dir_ / "invisible.png").string(), "is 100 % transparent"},
+      {(dir_ / "blocky.png").string(), "was enlarged from a smaller picture"},
+      {(dir_ / "smooth.png").string(), "was enlarged from a smaller picture"},
       {(dir_ / "wall.png").string(), "no face was found"},
       {face("_multi/two_people.jpg"), "shows 2 faces"},
       {(dir_ / "blurred.png").string(), "too blurry"},
       {(dir_ / "small.png").string(), "too small"},
       {(dir_ / "absent.png").string(), "does not exist"},
   };
-  for (const auto& [photo, reason] : cases) {
-    const auto r = run(enroll("P-1", {face("penny/penny_1.png"), photo}, "badge.png"));
+  int n = 0;
+  for (const auto& [photo, reason] : cases) {  // each case on its own pupil and badge
+    const std::string badge = "badge-" + std::to_string(++n) + ".png";
+    const auto r = run(enroll("P-" + std::to_string(n), {face("penny/penny_1.png"), photo}, badge));
     EXPECT_EQ(r.exitCode, 2) << photo;
     EXPECT_NE(r.err.find(reason), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(dir_ / "badge.png"));
+    EXPECT_FALSE(fs::exists(dir_ / badge));
   }
   const auto list = run({"list", "--db", db()});
   EXPECT_NE(list.out.find("0 pupil(s)"), std::string::npos) << "nothing was recorded";
+}
+
+// Issue 11: photos of penny, howard and sheldon made one template that granted all three.
+TEST_F(EnrolmentDesk, PhotosOfDifferentPeopleAreRefusedNamingThem) {
+  FACEGATE_REQUIRE_MODELS();
+  const auto three = run(enroll(
+      "P-1",
+      {face("penny/penny_1.png"), face("howard/howard_1.png"), face("sheldon/sheldon_1.png")},
+      "badge.png"));
+  EXPECT_EQ(three.exitCode, 2) << three.out;
+  EXPECT_NE(three.err.find("do not show the same person"), std::string::npos) << three.err;
+  EXPECT_EQ(std::count(three.err.begin(), three.err.end(), '\n'), 1)
+      << "one sentence: " << three.err;
+
+  const auto odd = run(enroll(
+      "P-1", {face("penny/penny_1.png"), face("penny/penny_2.png"), face("howard/howard_1.png")},
+      "badge.png"));
+  EXPECT_EQ(odd.exitCode, 2) << odd.out;
+  EXPECT_NE(odd.err.find("howard_1.png does not show the same person as the other photos"),
+            std::string::npos)
+      << odd.err;
+  EXPECT_EQ(odd.err.find("penny_2.png does not"), std::string::npos) << odd.err;
+  EXPECT_FALSE(fs::exists(dir_ / "badge.png"));
+  const auto list = run({"list", "--db", db()});
+  EXPECT_NE(list.out.find("0 pupil(s)"), std::string::npos) << "nothing was recorded";
+
+  // The same photos of one person are accepted.
+  const auto same = run(enroll(
+      "P-1", {face("penny/penny_1.png"), face("penny/penny_2.png"), face("penny/penny_4.png")},
+      "badge.png"));
+  EXPECT_EQ(same.exitCode, 0) << same.err;
+}
+
+// The bounds follow the gate's threshold when the desk is given the gate's configuration.
+TEST_F(EnrolmentDesk, AgreementFollowsTheGateThresholdOfTheConfig) {
+  FACEGATE_REQUIRE_MODELS();
+  test::writeFile(dir_ / "strict.toml", "[face]\nthreshold = 0.30\n");
+  auto args = enroll(
+      "P-1", {face("penny/penny_1.png"), face("penny/penny_2.png"), face("penny/penny_4.png")},
+      "badge.png");
+  args.push_back("--config");
+  args.push_back((dir_ / "strict.toml").string());
+  const auto strict = run(args);
+  EXPECT_EQ(strict.exitCode, 2) << strict.out;
+  EXPECT_NE(strict.err.find("the same person"), std::string::npos) << strict.err;
+  EXPECT_FALSE(fs::exists(dir_ / "badge.png"));
 }
 
 TEST_F(EnrolmentDesk, ConsentRulesAndBadArguments) {

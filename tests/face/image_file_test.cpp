@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "test_support.hpp"
 
@@ -33,6 +34,53 @@ TEST_F(ImageFile, DecodesFixturesAsBgr) {
     EXPECT_EQ(image->type(), CV_8UC3);
     EXPECT_GE(image->cols, 150);
   }
+}
+
+// loadImage drops an alpha channel without compositing: a fully transparent photo comes
+// back as the colours stored under it. loadImageWithAlpha keeps it, so enrolment can see it.
+TEST_F(ImageFile, AlphaIsDroppedByLoadImageAndKeptByLoadImageWithAlpha) {
+  const cv::Mat amy = cv::imread(png_.string(), cv::IMREAD_COLOR);
+  cv::Mat bgra;
+  cv::cvtColor(amy, bgra, cv::COLOR_BGR2BGRA);
+  std::vector<cv::Mat> planes;
+  cv::split(bgra, planes);
+  planes[3].setTo(0);
+  planes[3](cv::Rect(0, 0, 10, 10)).setTo(200);
+  cv::merge(planes, bgra);
+  ASSERT_TRUE(cv::imwrite((dir_ / "clear.png").string(), bgra));
+
+  const auto plain = loadImage(dir_ / "clear.png");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(cv::norm(*plain, amy, cv::NORM_INF), 0.0) << "the hidden pixels come back as they are";
+
+  const auto withAlpha = loadImageWithAlpha(dir_ / "clear.png");
+  ASSERT_TRUE(withAlpha) << withAlpha.error().message;
+  EXPECT_EQ(cv::norm(withAlpha->bgr, amy, cv::NORM_INF), 0.0);
+  ASSERT_EQ(withAlpha->alpha.type(), CV_8UC1);
+  ASSERT_EQ(withAlpha->alpha.size(), amy.size());
+  EXPECT_EQ(withAlpha->alpha.at<unsigned char>(5, 5), 200);
+  EXPECT_EQ(withAlpha->alpha.at<unsigned char>(50, 50), 0);
+
+  // 16-bit alpha is scaled to 8 bits.
+  cv::Mat deep;
+  bgra.convertTo(deep, CV_16UC4, 257.0);
+  ASSERT_TRUE(cv::imwrite((dir_ / "deep.png").string(), deep));
+  const auto deepAlpha = loadImageWithAlpha(dir_ / "deep.png");
+  ASSERT_TRUE(deepAlpha) << deepAlpha.error().message;
+  EXPECT_EQ(deepAlpha->alpha.at<unsigned char>(5, 5), 200);
+  EXPECT_EQ(deepAlpha->bgr.type(), CV_8UC3);
+}
+
+TEST_F(ImageFile, NoAlphaPlaneWithoutAnAlphaChannel) {
+  for (const auto& path : {jpeg_, png_}) {
+    const auto image = loadImageWithAlpha(path);
+    ASSERT_TRUE(image) << image.error().message;
+    EXPECT_TRUE(image->alpha.empty()) << path;
+    EXPECT_EQ(image->bgr.type(), CV_8UC3);
+  }
+  const auto missing = loadImageWithAlpha(dir_ / "nobody.png");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::FileNotFound);
 }
 
 TEST_F(ImageFile, MissingFile) {

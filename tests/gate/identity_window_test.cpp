@@ -10,6 +10,7 @@
 #include "facegate/badge/qr.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/enrolment/registry.hpp"
+#include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/gate/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
@@ -92,22 +93,22 @@ class IdentityWindow : public ::testing::Test {
     }
     db_.emplace(*store::Database::open(dir_ / "gate.db"));
     registry_.emplace(*db_, "desk:test");
-    // Penny is the badge's owner, enrolled from three photos; her other photos are her at
+    // Penny is the badge's owner, enrolled from two photos; her other photos are her at
     // the gate and the "photo of her" an attacker holds up.
-    face::Embedding templ;
-    for (int i = 0; i < 3; ++i) {
-      auto d = engine_->describeLargest(photos_["penny"][static_cast<std::size_t>(i)]);
-      ASSERT_TRUE(d);
-      for (std::size_t k = 0; k < face::kEmbeddingSize; ++k) {
-        templ.values()[k] += d->embedding.values()[k] / 3.0F;
-      }
+    auto builder = enrolment::TemplateBuilder::create(*engine_);
+    ASSERT_TRUE(builder);
+    // Two photos, as the demo enrols her: her third disagrees with her first (0.540).
+    for (int i = 1; i <= 2; ++i) {
+      builder->addImage("penny_" + std::to_string(i), photo("penny", i));
     }
+    auto templ = builder->build();
+    ASSERT_TRUE(templ) << templ.error().message;
     enrolment::EnrolmentRequest request;
     request.pupilId = "penny-2026";
     request.consentRef = "FORM-1";
     request.guardianConsentRef = "GUARDIAN-1";
     request.now = std::time(nullptr);
-    auto issued = registry_->enrol(request, templ, nullptr);
+    auto issued = registry_->enrol(request, *templ, nullptr);
     ASSERT_TRUE(issued) << issued.error().message;
     auto payload = badge::encodeBadge(*issued, school_);
     ASSERT_TRUE(payload);

@@ -7,6 +7,7 @@
 #include "facegate/badge/qr.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/enrolment/registry.hpp"
+#include "facegate/enrolment/template_builder.hpp"
 #include "facegate/eval/pad.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/gate/demo.hpp"
@@ -126,20 +127,25 @@ class GateWithVideo : public Presentations {
     const auto school = badge::SigningKey::generate();
     enrolment::Registry registry(*db, "desk:test");
     // Enrolled from three frames of the first part of the live recording.
-    face::Embedding templ;
+    auto builder = enrolment::TemplateBuilder::create(*engine_);
+    if (!builder) {
+      ADD_FAILURE() << builder.error().message;
+      return {};
+    }
     for (const std::size_t i : {10U, 40U, 70U}) {
-      auto d = engine_->describeLargest(live_[i]);
-      EXPECT_TRUE(d) << "frame " << i;
-      for (std::size_t k = 0; k < face::kEmbeddingSize; ++k) {
-        templ.values()[k] += d->embedding.values()[k] / 3.0F;
-      }
+      builder->addImage("live frame " + std::to_string(i), live_[i]);
+    }
+    auto templ = builder->build();
+    if (!templ) {
+      ADD_FAILURE() << templ.error().message;
+      return {};
     }
     enrolment::EnrolmentRequest request;
     request.pupilId = "pupil-1";
     request.consentRef = "FORM-1";
     request.guardianConsentRef = "GUARDIAN-1";
     request.now = std::time(nullptr);
-    auto issued = registry.enrol(request, templ, nullptr);
+    auto issued = registry.enrol(request, *templ, nullptr);
     EXPECT_TRUE(issued) << issued.error().message;
     auto payload = badge::encodeBadge(*issued, school);
     EXPECT_TRUE(payload);

@@ -57,9 +57,16 @@ struct FaceDescription {
 struct FaceQuality {
   int sidePx = 0;          // the face box's shorter side, in full-resolution pixels
   double sharpness = 0.0;  // variance of the Laplacian of the face, resampled to 150x150 grey
+  // The side of a face holding as much real detail: sidePx for a face photographed at its
+  // size, sidePx / k when the picture was enlarged k times (k = 2, 3 or 4) from a smaller
+  // one, so that reducing the face k times and enlarging it back loses (almost) nothing. The
+  // largest such k is taken: an already soft face enlarged 2x may be judged enlarged 4x.
+  int detailSidePx = 0;
+  int enlargement = 1;  // that k, 1 when no enlargement was found
 };
 
-// Measures a face of `bgr` (8-bit BGR) found by FaceEngine::detect.
+// Measures a face of `bgr` (8-bit BGR) found by FaceEngine::detect. Costs ~2 ms for a
+// 125 px face, ~70 ms for a 900 px one (the enlargement test, measured here): enrolment only.
 FaceQuality assessFace(const cv::Mat& bgr, const FaceBox& face);
 
 // The face pipeline: HOG detection on a downscaled grey frame, 5-point landmarks, aligned
