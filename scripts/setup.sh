@@ -38,8 +38,10 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 # libopenblas0-pthread is not optional: it takes over the libblas.so.3 alternative that
 # Debian's dlib links against, and the ResNet embedding drops from ~245 ms to ~15 ms.
 # dpkg-dev (dpkg-shlibdeps) computes the Debian package's dependencies (cpack -G DEB).
+# systemd: the gate runs under it, and the tests use its systemd-analyze (the unit) and
+# systemd-journald (the audit log's witness, in a private journal of the test's own).
 packages=(
-  build-essential dpkg-dev cmake pkg-config ca-certificates
+  build-essential dpkg-dev cmake pkg-config ca-certificates systemd
   libopencv-dev libdlib-dev libopenblas0-pthread
   libzbar-dev libsqlite3-dev libspdlog-dev libtomlplusplus-dev libgpiod-dev
   libsodium-dev libqrencode-dev libsystemd-dev libexpected-dev libgtest-dev

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Does all set-up (Debian packages, models, build) and runs facegate's test suite.
-# In CI (CI=true) warnings are errors and the formatting check is part of the run.
+# The formatting check is always part of the run; in CI (CI=true) warnings are errors and
+# clang-tidy runs too (scripts/test.sh --tidy runs it elsewhere).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh" --tools
 "$root/scripts/format.sh" || { echo "test: files are not clang-formatted; run scripts/format.sh --fix" >&2; exit 1; }
+# clang-tidy on src/ (every finding an error; ~4 min on 2 cores): in CI, or with --tidy.
+run_tidy=0
+[ "${CI:-}" = true ] && run_tidy=1
+for arg in "$@"; do
+  if [ "$arg" = --tidy ]; then run_tidy=1; fi
+done
+if [ "$run_tidy" = 1 ]; then
+  "$root/scripts/tidy.sh" "$root/build"
+fi
 cd "$root/build"
 ctest --output-on-failure -j2 --timeout 900
 

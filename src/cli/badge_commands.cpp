@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 int runKeygen(std::span<const std::string_view> argv) {
   const std::string_view cmd = "keygen";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate keygen --out-dir DIR [--with-template-key]\n"
       "  Makes the school's badge-signing key pair in DIR:\n"
       "    school-signing.key  Ed25519 private key (0600): stays on the enrolment machine\n"
@@ -33,7 +33,7 @@ int runKeygen(std::span<const std::string_view> argv) {
       "  nothing at all is written.\n";
   Arguments args;
   if (auto exit = parseOrUsage(
-          cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, usage, args)) {
+          cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, kUsage, args)) {
     return *exit;
   }
   auto dirText = required(args, "--out-dir");
@@ -73,7 +73,7 @@ namespace {
 
 int runBadgeIssue(std::span<const std::string_view> argv) {
   const std::string_view cmd = "badge issue";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate badge issue --db FILE --pupil ID --key SIGNING_KEY --badge-out BADGE.png\n"
       "                            [--adult] [--valid-days N]\n"
       "  A badge for a pupil who did NOT volunteer for face checks: the gate reads it and asks\n"
@@ -83,7 +83,7 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
           parseOrUsage(cmd, argv,
                        {.flags = {"--adult"},
                         .valued = {"--db", "--pupil", "--key", "--badge-out", "--valid-days"}},
-                       usage, args)) {
+                       kUsage, args)) {
     return *exit;
   }
   for (const auto* option : {"--pupil", "--key", "--badge-out"}) {
@@ -150,7 +150,7 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
 
 int runBadgeRender(std::span<const std::string_view> argv) {
   const std::string_view cmd = "badge render";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate badge render --out BADGE.png [--module-px N] [--force] < payload.txt\n"
       "  Writes a badge payload (read from standard input, never from the command line where\n"
       "  other users could see it) as a PNG QR code (mode 0600), and prints the payload back.\n"
@@ -158,7 +158,7 @@ int runBadgeRender(std::span<const std::string_view> argv) {
       "  a symbolic link).\n";
   Arguments args;
   if (auto exit = parseOrUsage(
-          cmd, argv, {.flags = {"--force"}, .valued = {"--out", "--module-px"}}, usage, args)) {
+          cmd, argv, {.flags = {"--force"}, .valued = {"--out", "--module-px"}}, kUsage, args)) {
     return *exit;
   }
   const Overwrite overwrite = args.has("--force") ? Overwrite::Replace : Overwrite::Refuse;
@@ -198,14 +198,14 @@ int runBadgeRender(std::span<const std::string_view> argv) {
 
 int runBadgeInspect(std::span<const std::string_view> argv) {
   const std::string_view cmd = "badge inspect";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate badge inspect --public-key FILE [--image BADGE.png] [--db FILE]\n"
       "  Reads a badge (a photo or PNG of its QR code, or the payload on standard input),\n"
       "  checks its signature and validity, and with --db its registration. Prints its\n"
       "  fields, never its secret or template. Exit 0: valid; 1: rejected.\n";
   Arguments args;
   if (auto exit =
-          parseOrUsage(cmd, argv, {.valued = {"--public-key", "--image", "--db"}}, usage, args)) {
+          parseOrUsage(cmd, argv, {.valued = {"--public-key", "--image", "--db"}}, kUsage, args)) {
     return *exit;
   }
   auto keyPath = required(args, "--public-key");
@@ -274,7 +274,7 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
 }  // namespace
 
 int runBadge(std::span<const std::string_view> argv) {
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate badge issue|render|inspect [options]   (--help after each for details)\n";
   if (!argv.empty()) {
     const auto rest = argv.subspan(1);
@@ -288,12 +288,12 @@ int runBadge(std::span<const std::string_view> argv) {
       return runBadgeInspect(rest);
     }
     if (argv[0] == "--help") {
-      fmt::print("{}", usage);
+      fmt::print("{}", kUsage);
       return kExitOk;
     }
   }
   reportError("badge", "expected issue, render or inspect");
-  fmt::print(stderr, "{}", usage);
+  fmt::print(stderr, "{}", kUsage);
   return kExitUndecided;
 }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -87,7 +88,8 @@ Summary summarise(std::vector<double> samples) {
   }
   std::sort(samples.begin(), samples.end());
   const auto at = [&](double p) {
-    const auto i = static_cast<std::size_t>(p * static_cast<double>(samples.size() - 1) + 0.5);
+    const auto i =
+        static_cast<std::size_t>(std::llround(p * static_cast<double>(samples.size() - 1)));
     return samples[std::min(i, samples.size() - 1)];
   };
   return {at(0.50), at(0.95), samples.back()};
@@ -120,7 +122,7 @@ PathResult summarise(const PathSamples& s) {
 }
 
 struct FrameResult {
-  FrameSpec spec;
+  FrameSpec spec{};
   std::size_t jpegBytes = 0;
   int qrPx = 0;
   bool qrRead = false;
@@ -622,7 +624,7 @@ int runBench(std::span<const std::string_view> args) {
       fmt::print(stderr, "facegate bench: warning: the QR code of the {}x{} frame was not read\n",
                  frameSpec.width, frameSpec.height);
     }
-    report.frames.push_back(std::move(*frame));
+    report.frames.push_back(*frame);
   }
   // Read after the network has run: the BLAS library is mapped by then whatever the linking.
   report.blasMapped = mappedBlas();

@@ -253,11 +253,11 @@ int runEnroll(std::span<const std::string_view> argv) {
 
 int runList(std::span<const std::string_view> argv) {
   const std::string_view cmd = "list";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate list --db FILE\n"
       "  Pupils, whether they volunteered (consent on record, storage mode) and their badges.\n";
   Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db"}}, usage, args)) {
+  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db"}}, kUsage, args)) {
     return *exit;
   }
   auto db = openDatabase(args, false);
@@ -299,12 +299,12 @@ int runList(std::span<const std::string_view> argv) {
 
 int runRevoke(std::span<const std::string_view> argv) {
   const std::string_view cmd = "revoke";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate revoke --db FILE --badge SERIAL\n"
       "  A lost or stolen badge: the gate rejects it from now on and its sealed template is\n"
       "  deleted. Enrol the pupil again (--replace) to give them a new badge.\n";
   Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--badge"}}, usage, args)) {
+  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--badge"}}, kUsage, args)) {
     return *exit;
   }
   auto text = required(args, "--badge");
@@ -330,12 +330,12 @@ int runRevoke(std::span<const std::string_view> argv) {
 
 int runErase(std::span<const std::string_view> argv) {
   const std::string_view cmd = "erase";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate erase --db FILE --pupil ID\n"
       "  Withdrawal of consent: the pupil's record, consent, badges and templates are deleted\n"
       "  at once (overwritten on disk). The audit log keeps an anonymous tombstone.\n";
   Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--pupil"}}, usage, args)) {
+  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--pupil"}}, kUsage, args)) {
     return *exit;
   }
   auto pupil = required(args, "--pupil");
@@ -417,12 +417,12 @@ int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store:
 
 int runPurge(std::span<const std::string_view> argv) {
   const std::string_view cmd = "purge";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate purge --db FILE (--config FILE | --retention-days N)\n"
       "  Deletes audit records older than the retention (audit.retention_days in the config).\n";
   Arguments args;
   if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--config", "--retention-days"}},
-                               usage, args)) {
+                               kUsage, args)) {
     return *exit;
   }
   std::int64_t days = 0;
@@ -466,7 +466,7 @@ int runPurge(std::span<const std::string_view> argv) {
 
 int runAudit(std::span<const std::string_view> argv) {
   const std::string_view cmd = "audit";
-  constexpr std::string_view usage =
+  constexpr std::string_view kUsage =
       "usage: facegate audit verify --db FILE [--journal DIR]\n"
       "       facegate audit show --db FILE [--last N]\n"
       "  verify: checks the hash chain and that every record removed was removed by a\n"
@@ -477,17 +477,17 @@ int runAudit(std::span<const std::string_view> argv) {
       "  show:   prints the last N records (default 20).\n";
   if (argv.empty() || (argv[0] != "verify" && argv[0] != "show")) {
     if (!argv.empty() && argv[0] == "--help") {
-      fmt::print("{}", usage);
+      fmt::print("{}", kUsage);
       return kExitOk;
     }
     reportError(cmd, "expected 'verify' or 'show'");
-    fmt::print(stderr, "{}", usage);
+    fmt::print(stderr, "{}", kUsage);
     return kExitUndecided;
   }
   const bool show = argv[0] == "show";
   Arguments args;
   if (auto exit = parseOrUsage(cmd, argv.subspan(1), {.valued = {"--db", "--last", "--journal"}},
-                               usage, args)) {
+                               kUsage, args)) {
     return *exit;
   }
   if (show && args.value("--journal")) {

@@ -311,7 +311,7 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
                  ok ? ""
                     : fmt::format("  <-- expected {}",
                                   known ? gate::toString(passages[reported].expected) : "nothing"));
-      std::fflush(stdout);
+      (void)std::fflush(stdout);
       ++reported;
     };
   }
@@ -431,7 +431,7 @@ int runDaemon(const std::optional<fs::path>& configPath, config::Config cfg,
 
 int main(int argc, char** argv) {
   if (!facegate::hardenProcess()) {
-    std::fprintf(stderr, "facegated: warning: could not disable core dumps\n");
+    (void)std::fprintf(stderr, "facegated: warning: could not disable core dumps\n");
   }
   umask(077);
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);

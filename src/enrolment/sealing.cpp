@@ -29,8 +29,8 @@ std::array<std::uint8_t, 19> associatedData(char kind, std::uint16_t version,
       'f', 'g', '-', 't', 'm', 'p', 'l', '-', static_cast<std::uint8_t>(kind)};
   ad[9] = static_cast<std::uint8_t>(version >> 8);
   ad[10] = static_cast<std::uint8_t>(version & 0xff);
-  for (int i = 0; i < 8; ++i) {
-    ad[static_cast<std::size_t>(11 + i)] = static_cast<std::uint8_t>(serial >> (56 - 8 * i));
+  for (std::size_t i = 0; i < 8; ++i) {
+    ad[11 + i] = static_cast<std::uint8_t>(serial >> (56 - 8 * i));
   }
   return ad;
 }

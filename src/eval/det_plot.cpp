@@ -135,7 +135,9 @@ void drawHistograms(cv::Mat& img, const DistanceScores& scores, double threshold
     text(img, s, {x - textWidth(s) / 2, a.bottom + 20}, kInk);
   }
   const double yStep = yMax > 0.5 ? 0.2 : (yMax > 0.2 ? 0.1 : 0.05);
-  for (double f = 0.0; f <= yMax; f += yStep) {
+  // Counted in whole steps: a floating-point counter would drift.
+  for (int step = 0; step * yStep <= yMax; ++step) {
+    const double f = step * yStep;
     const int y = yOf(f);
     cv::line(img, {a.left, y}, {a.right, y}, kGrid, 1);
     const std::string s = fmt::format("{:.2f}", f);

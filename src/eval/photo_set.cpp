@@ -119,6 +119,7 @@ Result<std::vector<ImageEmbedding>> embedImages(const std::vector<fs::path>& fil
 
   const Stopwatch watch;
   std::vector<std::jthread> workers;
+  workers.reserve(engines.size());
   for (auto& engine : engines) {
     workers.emplace_back(work, std::ref(*engine));
   }

@@ -100,7 +100,8 @@ void placeFace(cv::Mat& frame, const cv::Mat& photo) {
     for (int x = 0; x < region.cols; ++x) {
       for (int c = 0; c < 3; ++c) {
         out[x][c] =
-            cv::saturate_cast<unsigned char>(alpha[x] * in[x][c] + (1.0F - alpha[x]) * out[x][c]);
+            cv::saturate_cast<unsigned char>(alpha[x] * static_cast<float>(in[x][c]) +
+                                             (1.0F - alpha[x]) * static_cast<float>(out[x][c]));
       }
     }
   }
