@@ -468,10 +468,6 @@ Result<WitnessReport> AuditLog::checkWitnessed(const std::vector<WitnessedHead>&
     return tl::unexpected(state.error());
   }
   WitnessReport report;
-  for (const auto& o : others) {
-    ++report.otherLogs;
-    report.otherLatestAt = std::max(report.otherLatestAt, o.seenAt);
-  }
   auto hashOf = db_.prepare("SELECT hash FROM audit_events WHERE seq = ?1");
   if (!hashOf) {
     return tl::unexpected(hashOf.error());
@@ -481,6 +477,58 @@ Result<WitnessReport> AuditLog::checkWitnessed(const std::vector<WitnessedHead>&
     report.problem = std::move(problem);
     return report;
   };
+  // The hash record `seq` has now, if the log holds it (anchor + 1 .. head).
+  const auto recordedHash = [&](std::int64_t seq) -> Result<std::optional<Hash>> {
+    if (seq <= state->anchorSeq || seq > state->headSeq) {
+      return std::optional<Hash>();
+    }
+    hashOf->reset();
+    hashOf->bind(1, seq);
+    auto row = hashOf->step();
+    if (!row) {
+      return tl::unexpected(row.error());
+    }
+    if (!*row || !isHash(*hashOf, 0)) {
+      return std::optional<Hash>();
+    }
+    return std::optional<Hash>(toHash(hashOf->blob(0)));
+  };
+  // Heads seen at this path under another identity. If one of them is a record of this log,
+  // hash for hash, it is this very chain under another id: the id was changed (nothing of
+  // facegate does that), so that the journal's heads would no longer be found.
+  for (const auto& o : others) {
+    auto held = recordedHash(o.seq);
+    if (!held) {
+      return tl::unexpected(held.error());
+    }
+    if (*held && **held == o.hash) {
+      return inconsistent(fmt::format(
+          "the journal saw record {} of this log on {} under another identity ({}): the log's "
+          "identity in the database was changed",
+          o.seq, formatTime(o.seenAt), toHex(o.log)));
+    }
+    ++report.otherLogs;
+    report.otherLatestAt = std::max(report.otherLatestAt, o.seenAt);
+  }
+  // Another chain at this path, written while this one already had records: two logs do not
+  // take turns in one file; this one was rewritten, or put in the other's place. (A database
+  // replaced by a new one starts after the old one's last head.)
+  if (report.otherLogs > 0) {
+    auto first = db_.prepare("SELECT min(at) FROM audit_events");
+    if (!first) {
+      return tl::unexpected(first.error());
+    }
+    if (auto r = first->step(); !r) {
+      return tl::unexpected(r.error());
+    }
+    if (!first->isNull(0) && report.otherLatestAt > first->integer(0) + kFutureToleranceS) {
+      return inconsistent(fmt::format(
+          "the journal saw another audit log written to this database on {}, when this log's "
+          "records say it was already being written (its first record is dated {}): this log "
+          "was rewritten, or put in the other's place",
+          formatTime(report.otherLatestAt), formatTime(first->integer(0))));
+    }
+  }
   for (const auto& h : heads) {
     if (h.seq > report.latestSeq) {
       report.latestSeq = h.seq;
@@ -500,17 +548,15 @@ Result<WitnessReport> AuditLog::checkWitnessed(const std::vector<WitnessedHead>&
     }
     Hash recorded = state->anchorHash;
     if (h.seq > state->anchorSeq) {
-      hashOf->reset();
-      hashOf->bind(1, h.seq);
-      auto row = hashOf->step();
-      if (!row) {
-        return tl::unexpected(row.error());
+      auto held = recordedHash(h.seq);
+      if (!held) {
+        return tl::unexpected(held.error());
       }
-      if (!*row || !isHash(*hashOf, 0)) {
+      if (!*held) {
         return inconsistent(fmt::format("record {}, which the journal saw on {}, is missing", h.seq,
                                         formatTime(h.seenAt)));
       }
-      recorded = toHash(hashOf->blob(0));
+      recorded = **held;
     }
     if (recorded != h.hash) {
       return inconsistent(fmt::format(

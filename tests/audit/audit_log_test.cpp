@@ -458,16 +458,49 @@ TEST_F(WitnessedLog, HeadsOlderThanTheRetentionAreNotCheckableButTheAnchorIs) {
   EXPECT_FALSE(bad->consistent);
 }
 
-TEST_F(WitnessedLog, AnotherLogAtTheSamePathIsCounted) {
+// A database replaced by a new one: the old log's heads at the same path all come before
+// the new log's first record. Counted (audit verify warns), not a problem.
+TEST_F(WitnessedLog, AnotherLogAtTheSamePathBeforeThisOneIsCounted) {
   WitnessedHead other = witness_.heads.back();
   other.log[0] ^= 0xff;
   other.seq = 500;
-  other.seenAt = 1'800'000'000;
+  other.hash[0] ^= 0xff;
+  other.seenAt = kBase - 1000;
   auto report = log_->checkWitnessed(witness_.heads, {other});
   ASSERT_TRUE(report);
-  EXPECT_TRUE(report->consistent);
+  EXPECT_TRUE(report->consistent) << report->problem;
   EXPECT_EQ(report->otherLogs, 1);
-  EXPECT_EQ(report->otherLatestAt, 1'800'000'000);
+  EXPECT_EQ(report->otherLatestAt, kBase - 1000);
+}
+
+// Changing the log's identity in the database, so that the journal's heads are no longer
+// "this log's", and cutting its end: the journal's heads under the old identity are still
+// records of this chain, hash for hash.
+TEST_F(WitnessedLog, AChangedIdentityDoesNotHideTheJournalsHeads) {
+  sql("UPDATE audit_identity SET log_id = randomblob(16)");
+  sql("UPDATE audit_state SET head_seq = 7, head_hash = (SELECT hash FROM audit_events WHERE "
+      "seq = 7)");
+  sql("DELETE FROM audit_events WHERE seq > 7");
+  auto report = log_->checkWitnessed({}, witness_.heads);
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->consistent);
+  EXPECT_NE(report->problem.find("under another identity"), std::string::npos) << report->problem;
+}
+
+// The whole log rewritten (every hash recomputed) under a new identity: none of the
+// journal's heads is a record any more, but the journal saw the other log at this path
+// while this one's records say it was being written.
+TEST_F(WitnessedLog, ARewrittenLogUnderANewIdentityIsFound) {
+  std::vector<WitnessedHead> old = witness_.heads;
+  for (auto& h : old) {
+    h.hash[0] ^= 0xff;                   // what a rewrite does to every hash
+    h.seenAt = kBase + 100 * h.seq + 1;  // each head seen as its record was written
+  }
+  auto report = log_->checkWitnessed({}, old);
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->consistent);
+  EXPECT_NE(report->problem.find("another audit log written to this database"), std::string::npos)
+      << report->problem;
 }
 
 // The gate's bounded wait (issue 11): while another connection holds the write lock, an

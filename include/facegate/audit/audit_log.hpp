@@ -114,7 +114,10 @@ class AuditLog {
   // Compares the log with heads a witness saw (readJournalHeads: those of this log, and
   // `others`, of other logs written at the same path). A head the witness saw beyond the
   // log's head means records were removed from the end; a head whose record now has another
-  // hash means the log was rewritten.
+  // hash means the log was rewritten; a head of "another" log that is a record of this one
+  // means the log's identity was changed; another log seen at this path after this log's
+  // first record's date means this log was rewritten or swapped in. Another log seen only
+  // before that (a database replaced by a new one) is counted, not a problem.
   Result<WitnessReport> checkWitnessed(const std::vector<WitnessedHead>& heads,
                                        const std::vector<WitnessedHead>& others);
 
