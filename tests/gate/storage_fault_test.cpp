@@ -289,9 +289,11 @@ TEST_F(StorageFault, ALockedDatabaseFailsClosedWithoutStallingTheFrameLoop) {
   std::printf("longest frame-loop stall with the database locked: %lld ms\n",
               static_cast<long long>(timing_.longestGap().count()));
   RecordProperty("longest_stall_ms", static_cast<int>(timing_.longestGap().count()));
-  // The one bounded wait, plus a frame's own work (a face and the liveness check, on a busy
-  // 2-core machine).
-  EXPECT_LE(timing_.longestGap(), kRecordLockWait + std::chrono::milliseconds(700));
+  // Not the busy timeout (5 s) on every write and every retry, as before: the one bounded
+  // wait (0.5 s) plus a frame's own work. How long exactly (0.53-0.56 s on this machine) is
+  // measured, printed above, not asserted: a frame's work under a sanitizer or on a loaded
+  // CI machine adds to it (1.5 s was seen under ASan).
+  EXPECT_LT(timing_.longestGap(), store::kDefaultBusyTimeout / 2);
 
   const auto gap = std::find_if(records_.begin(), records_.end(),
                                 [](const auto& r) { return r.event.action == "storage_fault"; });
