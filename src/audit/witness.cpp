@@ -128,6 +128,7 @@ void JournalWitness::attest(const WitnessedHead& head) noexcept {
 }
 
 Result<JournalHeads> readJournalHeads(const LogId& log, const std::string& database,
+                                      std::uint32_t writer,
                                       const std::optional<std::filesystem::path>& journalDir) {
   Journal j;
   const int opened = journalDir ? sd_journal_open_directory(j.out(), journalDir->c_str(), 0)
@@ -164,6 +165,24 @@ Result<JournalHeads> readJournalHeads(const LogId& log, const std::string& datab
     const bool ours = *logField == wanted;
     const bool samePath = dbField && *dbField == database;
     if (!ours && !samePath) {
+      continue;
+    }
+    // _UID is journald's, from the sender's socket credentials: it cannot be forged.
+    const auto uidField = field(j.get(), "_UID");
+    std::optional<std::uint32_t> uid;
+    if (uidField && !uidField->empty() && uidField->size() <= 10 &&
+        std::all_of(uidField->begin(), uidField->end(),
+                    [](char c) { return c >= '0' && c <= '9'; })) {
+      const std::uint64_t value = std::stoull(std::string(*uidField));
+      if (value <= std::numeric_limits<std::uint32_t>::max()) {
+        uid = static_cast<std::uint32_t>(value);
+      }
+    }
+    if (uid != writer) {
+      ++out.foreign;
+      if (!out.foreignUid && uid) {
+        out.foreignUid = uid;
+      }
       continue;
     }
     WitnessedHead h;

@@ -1,6 +1,10 @@
 // The enrolment desk's commands: enroll, list, revoke, erase, purge, audit.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -376,8 +380,14 @@ int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store:
   if (!id) {
     return reportError(cmd, id.error());
   }
+  // The database's owner is the only one who writes to it, so its heads come from that uid.
+  struct stat st {};
+  if (::stat(db.path().c_str(), &st) != 0) {
+    return reportError(cmd, fmt::format("cannot read the owner of {}: {}",
+                                        terminalSafe(db.path().string()), std::strerror(errno)));
+  }
   auto seen = audit::readJournalHeads(
-      *id, db.path().string(),
+      *id, db.path().string(), st.st_uid,
       journalDir ? std::optional<std::filesystem::path>(*journalDir) : std::nullopt);
   if (!seen) {
     return reportError(cmd, seen.error());
@@ -389,6 +399,14 @@ int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store:
   if (!report->consistent) {
     fmt::print("audit log BROKEN: {}\n", report->problem);
     return kExitNegative;
+  }
+  if (seen->foreign > 0) {
+    fmt::print(
+        "warning: the journal holds {} entr{} for this log or this database sent by "
+        "another user (uid {}), not by its owner: ignored; someone on this machine tried "
+        "to forge the log's heads\n",
+        seen->foreign, seen->foreign == 1 ? "y" : "ies",
+        seen->foreignUid ? std::to_string(*seen->foreignUid) : std::string("unknown"));
   }
   if (report->otherLogs > 0) {
     fmt::print(

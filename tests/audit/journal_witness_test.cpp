@@ -2,12 +2,15 @@
 // (tests/support/with-journald.sh, which ctest runs this program under), entries written
 // with sd_journal_send and read back with sd_journal_*, and `facegate audit verify` as the
 // school's administrator runs it, on the journal and on a copy of its files.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <systemd/sd-journal.h>
 
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/audit/witness.hpp"
@@ -49,7 +52,7 @@ class JournalWitnessTest : public ::testing::Test {
   JournalHeads waitForHeads(std::size_t n, const std::optional<fs::path>& dir = std::nullopt) {
     JournalHeads seen;
     for (int i = 0; i < 200; ++i) {
-      auto read = readJournalHeads(id_, db().string(), dir);
+      auto read = readJournalHeads(id_, db().string(), ::geteuid(), dir);
       EXPECT_TRUE(read) << read.error().message;
       if (read) {
         seen = *read;
@@ -146,6 +149,39 @@ TEST_F(JournalWitnessTest, TheDeskWitnessesItsChangesAndACopyOfTheJournalCanBeCh
       kCli, {"audit", "verify", "--db", db().string(), "--journal", (dir_ / "empty").string()});
   EXPECT_EQ(none.exitCode, 0) << none.out << none.err;
   EXPECT_NE(none.out.find("journal: no head of this log found in "), std::string::npos) << none.out;
+}
+
+// Anyone on the machine can write to the journal: another user forges a head beyond the
+// log's end (to make verify cry wolf) under this log's identity. journald records who sent
+// it, and only the database owner's entries are heads.
+TEST_F(JournalWitnessTest, AHeadForgedByAnotherUserIsIgnoredAndReported) {
+  ASSERT_EQ(waitForHeads(5).heads.size(), 5U);
+  const std::string log = toHex(id_);
+  const std::string path = db().string();
+  const std::string sent = test::runUnprivileged([&] {
+    const int r = sd_journal_send("MESSAGE=forged head", "MESSAGE_ID=%s", kHeadMessageId,
+                                  "FACEGATE_AUDIT_LOG=%s", log.c_str(), "FACEGATE_AUDIT_SEQ=999",
+                                  "FACEGATE_AUDIT_HASH=%s", std::string(64, 'a').c_str(),
+                                  "FACEGATE_AUDIT_DB=%s", path.c_str(), nullptr);
+    return r < 0 ? std::string("sd_journal_send failed") : std::string();
+  });
+  ASSERT_EQ(sent, "");
+  JournalHeads seen;
+  for (int i = 0; i < 200 && seen.foreign == 0; ++i) {
+    auto read = readJournalHeads(id_, path, ::geteuid(), std::nullopt);
+    ASSERT_TRUE(read) << read.error().message;
+    seen = *read;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_EQ(seen.foreign, 1);
+  EXPECT_EQ(seen.heads.size(), 5U) << "the forged head is not one of the log's";
+  const auto r = test::runCommand(kCli, {"audit", "verify", "--db", path});
+  EXPECT_EQ(r.exitCode, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("warning: the journal holds 1 entry for this log or this database sent "
+                       "by another user"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("journal: 5 head(s) of this log checked"), std::string::npos) << r.out;
 }
 
 // A database replaced by another one at the same path (a fresh audit log): the journal's

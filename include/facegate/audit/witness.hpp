@@ -59,12 +59,21 @@ inline constexpr const char* kHeadMessageId = "5f0a2c7e9b3d4e61a8c4f1d2e7b9a036"
 // that log, and (in `others`) entries of other logs written for the same database path (the
 // file was replaced by another one since). `journalDir`: read the journal files in that
 // directory (a copy taken from the gate) instead of the local journal.
+//
+// Anyone on the machine can send an entry to the journal, but not choose the _UID that
+// journald records with it. Only the database file's owner writes to it (store::Database
+// refuses anyone else, root included), so only entries whose _UID is `writer` (the
+// database's owner) are heads; others — forgeries meant to make `audit verify` fail, or to
+// pass for heads — are counted in `foreign` and otherwise ignored.
 struct JournalHeads {
-  std::vector<WitnessedHead> heads;   // of this log, oldest first
-  std::vector<WitnessedHead> others;  // of other logs at the same path, oldest first
+  std::vector<WitnessedHead> heads;         // of this log, oldest first
+  std::vector<WitnessedHead> others;        // of other logs at the same path, oldest first
+  std::int64_t foreign = 0;                 // entries for this log or path from another uid
+  std::optional<std::uint32_t> foreignUid;  // the first such entry's _UID
   std::string access;  // when the journal may hide entries from this user: why; else empty
 };
 Result<JournalHeads> readJournalHeads(const LogId& log, const std::string& database,
+                                      std::uint32_t writer,
                                       const std::optional<std::filesystem::path>& journalDir);
 
 std::string toHex(const Hash& hash);
