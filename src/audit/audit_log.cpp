@@ -93,10 +93,11 @@ std::optional<std::int64_t> detailInteger(std::string_view detail, std::string_v
   std::int64_t v = 0;
   const bool negative = text->front() == '-';
   for (const char c : text->substr(negative ? 1 : 0)) {
-    if (c < '0' || c > '9') {
+    // The text is the database's, which an attacker may have written: no overflow.
+    if (c < '0' || c > '9' || __builtin_mul_overflow(v, 10, &v) ||
+        __builtin_add_overflow(v, c - '0', &v)) {
       return std::nullopt;
     }
-    v = v * 10 + (c - '0');
   }
   return negative ? -v : v;
 }
@@ -130,12 +131,17 @@ std::optional<PurgeClaim> readPurgeClaim(const AuditRecord& r) {
   const auto from = detailInteger(d, "from_seq");
   const auto hash = detailValue(d, "anchor_hash");
   const auto days = detailInteger(d, "retention_days");
+  // Seqs are positive; anything else (or arithmetic that would overflow) is not a purge
+  // facegate wrote.
+  if (*upTo < 1 || *removed < 1 || *removed > *upTo) {
+    return std::nullopt;
+  }
   if (!from && !hash && !days) {
     c.legacy = true;
     c.fromSeq = *upTo - *removed + 1;
     return c;
   }
-  if (!from || !hash || !days || *removed != *upTo - *from + 1) {
+  if (!from || !hash || !days || *from < 1 || *from > *upTo || *removed != *upTo - *from + 1) {
     return std::nullopt;
   }
   c.fromSeq = *from;
@@ -405,10 +411,16 @@ Result<ChainReport> AuditLog::verify() {
       if (!claim) {
         return broken(r.seq, fmt::format("purge record {} does not say what it removed", r.seq));
       }
-      if (claim->upToSeq < claim->fromSeq || claim->upToSeq >= r.seq ||
-          (!claim->legacy &&
-           (claim->retentionDays < kMinRetentionDays ||
-            claim->cutoff != claim->at - claim->retentionDays * std::int64_t{86'400})) ||
+      // A purge states a retention facegate allows, and the cutoff it implies (checked
+      // without overflow: the fields are the file's).
+      std::int64_t impliedCutoff = 0;
+      const bool retentionOk =
+          claim->legacy ||
+          (claim->retentionDays >= kMinRetentionDays && claim->retentionDays <= kMaxRetentionDays &&
+           !__builtin_sub_overflow(claim->at, claim->retentionDays * std::int64_t{86'400},
+                                   &impliedCutoff) &&
+           claim->cutoff == impliedCutoff);
+      if (claim->upToSeq < claim->fromSeq || claim->upToSeq >= r.seq || !retentionOk ||
           (lastPurge && claim->fromSeq != lastPurge->upToSeq + 1)) {
         return broken(r.seq, fmt::format("purge record {} is inconsistent (records {}-{}, "
                                          "retention {} days, cutoff {})",
@@ -584,7 +596,7 @@ Result<FutureDated> AuditLog::futureDated(std::int64_t now) {
 }
 
 Result<PurgeReport> AuditLog::purge(int retentionDays, std::int64_t now, const std::string& actor) {
-  if (retentionDays < kMinRetentionDays || retentionDays > 36'500) {
+  if (retentionDays < kMinRetentionDays || retentionDays > kMaxRetentionDays) {
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("a retention of {} days is not allowed (at least {} day)",
                             retentionDays, kMinRetentionDays));

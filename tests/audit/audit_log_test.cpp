@@ -218,6 +218,32 @@ TEST_F(AuditLogTest, ARecordDatedInTheFutureIsReported) {
   EXPECT_EQ(log_->futureDated(kBase + 3 * 365 * kDay)->count, 0);
 }
 
+// A purge record's numbers are the file's: whoever wrote it (a forged chain) may have put any
+// text there. None of these is a purge facegate wrote, and none may overflow.
+TEST_F(AuditLogTest, APurgeRecordWithImpossibleNumbersIsRefused) {
+  for (const std::string detail :
+       {"removed=1 from_seq=1 up_to_seq=1 anchor_hash=00 cutoff=0 "
+        "retention_days=9999999999999999999",
+        "removed=1 from_seq=1 up_to_seq=1 anchor_hash=00 cutoff=-9223372036854775807 "
+        "retention_days=36500",
+        "removed=9223372036854775807 up_to_seq=-9223372036854775807 cutoff=0",
+        "removed=1 from_seq=-9223372036854775807 up_to_seq=9223372036854775807 anchor_hash=00 "
+        "cutoff=0 retention_days=1",
+        "removed=99999999999999999999 up_to_seq=1 cutoff=1"}) {
+    test::TempDir dir;
+    auto db = store::Database::open(dir / "audit.db");
+    ASSERT_TRUE(db);
+    AuditLog log(*db);
+    ASSERT_TRUE(log.append(AuditEvent{kBase, "gate-1", "passage", std::nullopt, std::nullopt,
+                                      "GRANTED", std::nullopt, ""}));
+    ASSERT_TRUE(log.append(AuditEvent{-9'223'372'036'854'775'807 + 1, "desk", "purge", std::nullopt,
+                                      std::nullopt, std::nullopt, std::nullopt, detail}));
+    auto report = log.verify();
+    ASSERT_TRUE(report);
+    EXPECT_FALSE(report->intact) << detail;
+  }
+}
+
 TEST_F(AuditLogTest, MovedAnchorIsFound) {
   ASSERT_TRUE(log_->purge(1, kBase + 500 + kDay, "desk"));
   sql("UPDATE audit_state SET anchor_seq = 5");  // pretend record 5 was purged too

@@ -94,6 +94,7 @@ class AuditLog {
   static constexpr std::int64_t kFutureToleranceS = 300;
   // The smallest retention a purge accepts (audit.retention_days' lower bound).
   static constexpr int kMinRetentionDays = 1;
+  static constexpr int kMaxRetentionDays = 36'500;
 
   explicit AuditLog(store::Database& db, HeadWitness* witness = nullptr)
       : db_(db), witness_(witness) {}
