@@ -145,6 +145,24 @@ std::string deskActor() {
   return "desk:" + who;
 }
 
+Result<PlotOutput> plotOutput(const Arguments& args) {
+  PlotOutput out;
+  out.file = args.value("--plot");
+  out.overwrite = args.has("--force") ? Overwrite::Replace : Overwrite::Refuse;
+  if (out.file && out.file->empty()) {
+    return fail(ErrorCode::InvalidArgument, "--plot must not be empty");
+  }
+  if (args.has("--force") && !out.file) {
+    return fail(ErrorCode::InvalidArgument, "--force only applies to --plot");
+  }
+  if (out.file) {
+    if (auto free = checkCanCreate(*out.file, out.overwrite); !free) {
+      return fail(free.error().code, outputFileError(free.error(), kForceReplaces));
+    }
+  }
+  return out;
+}
+
 std::string outputFileError(const Error& error, std::string_view hint) {
   if (error.code == ErrorCode::AlreadyExists) {
     return fmt::format("{} ({})", error.message, hint);

@@ -47,6 +47,15 @@ inline constexpr std::string_view kBadgeNeverOverwritten =
     "badges are never overwritten: give --badge-out a new file name";
 inline constexpr std::string_view kForceReplaces = "give --force to replace it";
 
+// The --plot FILE [--force] options of the evaluation commands, checked before the long run
+// (the file itself is still created exclusively when it is written): an empty name, --force
+// without --plot, or a path already taken without --force are one-sentence errors.
+struct PlotOutput {
+  std::optional<std::string> file;  // no --plot: nothing to write
+  Overwrite overwrite = Overwrite::Refuse;
+};
+Result<PlotOutput> plotOutput(const Arguments& args);
+
 // A badge's payload as a PNG QR code, written into a reserved file (see core/output_file.hpp).
 // The PNG bytes, which spell out a sealed badge's secret, are wiped once written.
 Result<void> writeBadgePng(std::string_view payload, OutputFile& file);

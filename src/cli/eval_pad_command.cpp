@@ -150,20 +150,12 @@ int runEvalPad(std::span<const std::string_view> args) {
     cfg = *loaded;
   }
   const liveness::Settings settings = gate::gateSettingsFrom(cfg).liveness;
-  const std::optional<std::string> plotFile = parsed->value("--plot");
-  if (plotFile && plotFile->empty()) {
-    return badInput("--plot must not be empty");
+  auto plot = plotOutput(*parsed);
+  if (!plot) {
+    return badInput(plot.error().message);
   }
-  const Overwrite overwrite = parsed->has("--force") ? Overwrite::Replace : Overwrite::Refuse;
-  if (parsed->has("--force") && !plotFile) {
-    return badInput("--force only applies to --plot");
-  }
-  // Checked now rather than after a long run; the file itself is still created exclusively.
-  if (plotFile) {
-    if (auto free = checkCanCreate(*plotFile, overwrite); !free) {
-      return badInput(outputFileError(free.error(), kForceReplaces));
-    }
-  }
+  const std::optional<std::string>& plotFile = plot->file;
+  const Overwrite overwrite = plot->overwrite;
   std::optional<eval::PhotoSet> photos;
   if (synthetic) {
     auto set = eval::scanPhotoSet(*synthetic);

@@ -140,7 +140,7 @@ int renameNoReplace(int dirFd, const std::string& from, const std::string& to) {
 
 }  // namespace
 
-Result<OutputFile> OutputFile::reserve(const fs::path& path, mode_t mode) {
+Result<OutputFile> OutputFile::open(const fs::path& path) {
   auto name = fileNameOf(path);
   if (!name) {
     return tl::unexpected(name.error());
@@ -152,13 +152,23 @@ Result<OutputFile> OutputFile::reserve(const fs::path& path, mode_t mode) {
   OutputFile file;
   file.path_ = path;
   file.name_ = *name;
-  file.current_ = *name;
   file.dirFd_ = *dirFd;
-  file.fd_ = ::openat(file.dirFd_, name->c_str(), kCreateFlags, 0600);
+  return file;
+}
+
+Result<OutputFile> OutputFile::reserve(const fs::path& path, mode_t mode) {
+  auto opened = open(path);
+  if (!opened) {
+    return tl::unexpected(opened.error());
+  }
+  OutputFile file = std::move(*opened);
+  const std::string& name = file.name_;
+  file.current_ = name;
+  file.fd_ = ::openat(file.dirFd_, name.c_str(), kCreateFlags, 0600);
   if (file.fd_ < 0) {
     const int error = errno;
     if (error == EEXIST) {
-      return tl::unexpected(occupied(file.dirFd_, *name, path));
+      return tl::unexpected(occupied(file.dirFd_, name, path));
     }
     return fail(ErrorCode::StorageFailure,
                 fmt::format("cannot create {}: {}", path.string(), errnoText(error)));
@@ -175,20 +185,14 @@ Result<OutputFile> OutputFile::reserve(const fs::path& path, mode_t mode) {
 }
 
 Result<OutputFile> OutputFile::stage(const fs::path& path, mode_t mode) {
-  auto name = fileNameOf(path);
-  if (!name) {
-    return tl::unexpected(name.error());
+  auto opened = open(path);
+  if (!opened) {
+    return tl::unexpected(opened.error());
   }
-  auto dirFd = openDirectory(path);
-  if (!dirFd) {
-    return tl::unexpected(dirFd.error());
-  }
-  OutputFile file;
-  file.path_ = path;
-  file.name_ = *name;
-  file.dirFd_ = *dirFd;
+  OutputFile file = std::move(*opened);
+  const std::string& name = file.name_;
   for (int attempt = 0; attempt < 16 && file.fd_ < 0; ++attempt) {
-    file.current_ = temporaryName(*name);
+    file.current_ = temporaryName(name);
     file.fd_ = ::openat(file.dirFd_, file.current_.c_str(), kCreateFlags, 0600);
     if (file.fd_ < 0 && errno != EEXIST) {
       const int error = errno;

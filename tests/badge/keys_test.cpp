@@ -311,14 +311,6 @@ TEST_F(KeyFiles, UnreadableFile) {
 
 // Review, issue 11: keygen with school.pub present and the signing key absent wrote a
 // signing key that matched nothing, then failed. saveSchoolKeys makes all or nothing.
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 TEST_F(KeyFiles, SchoolKeysAreWrittenTogetherWithTheirModes) {
   const auto templateKey = TemplateKey::generate();
@@ -332,7 +324,7 @@ TEST_F(KeyFiles, SchoolKeysAreWrittenTogetherWithTheirModes) {
   EXPECT_EQ(modeOf(paths.publicKey), 0644U);
   EXPECT_EQ(modeOf(*paths.templateKey), 0600U);
   EXPECT_EQ(SigningKey::load(paths.signingKey)->publicKey(), *loadPublicKey(paths.publicKey));
-  EXPECT_EQ(entries(dir_.path()),
+  EXPECT_EQ(test::directoryEntries(dir_.path()),
             (std::vector<std::string>{"school-signing.key", "school.pub", "template.key"}));
 }
 
@@ -351,13 +343,14 @@ TEST_F(KeyFiles, SchoolKeysWriteNothingWhenAnyTargetIsTaken) {
       } else {
         fs::create_directory(at);
       }
-      const auto before = entries(dir.path());
+      const auto before = test::directoryEntries(dir.path());
       const auto saved =
           saveSchoolKeys(key_, &templateKey,
                          {dir / "school-signing.key", dir / "school.pub", dir / "template.key"});
       ASSERT_FALSE(saved) << taken << " " << what;
       EXPECT_EQ(contains(saved.error().message, at.string()), "");
-      EXPECT_EQ(entries(dir.path()), before) << taken << " " << what << ": a half-made set";
+      EXPECT_EQ(test::directoryEntries(dir.path()), before)
+          << taken << " " << what << ": a half-made set";
       if (what == "file") {
         EXPECT_EQ(test::readFile(at), "precious");
       }
@@ -375,7 +368,8 @@ TEST_F(KeyFiles, SchoolKeysTakeBackWhatWasPublishedWhenALaterKeyCannotBe) {
       saveSchoolKeys(key_, nullptr, {dir_ / "school.key", dir_ / "school.key", std::nullopt});
   ASSERT_FALSE(saved);
   EXPECT_EQ(saved.error().code, ErrorCode::AlreadyExists) << saved.error().message;
-  EXPECT_TRUE(entries(dir_.path()).empty()) << "a signing key without its public key";
+  EXPECT_TRUE(test::directoryEntries(dir_.path()).empty())
+      << "a signing key without its public key";
 }
 
 }  // namespace

@@ -43,15 +43,6 @@ struct stat lstatOf(const fs::path& path) {
   return st;
 }
 
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // What can already be at an output path, and how to check it was left alone.
 struct Obstacle {
   std::string name;
@@ -243,7 +234,7 @@ TEST_F(FullDisk, APlainBadgeThatCannotBeWrittenIsNotIssued) {
   EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
   EXPECT_TRUE(contains(r.err, "No space left on device")) << r.err;
   EXPECT_TRUE(contains(r.err, "no badge was issued")) << r.err;
-  EXPECT_EQ(entries(dir_ / "full"), std::vector<std::string>{"filler"});
+  EXPECT_EQ(test::directoryEntries(dir_ / "full"), std::vector<std::string>{"filler"});
   EXPECT_EQ(recorded(), before) << "the old badge must stay valid and nothing be audited";
 }
 
@@ -255,7 +246,7 @@ TEST_F(FullDisk, AnEnrolmentWhoseBadgeCannotBeWrittenIsNotRecorded) {
   EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
   EXPECT_TRUE(contains(r.err, "No space left on device")) << r.err;
   EXPECT_TRUE(contains(r.err, "nothing was enrolled")) << r.err;
-  EXPECT_EQ(entries(dir_ / "full"), std::vector<std::string>{"filler"});
+  EXPECT_EQ(test::directoryEntries(dir_ / "full"), std::vector<std::string>{"filler"});
   EXPECT_EQ(recorded(), before);
 }
 
@@ -272,12 +263,13 @@ TEST_F(DeskFiles, KeygenNeverLeavesHalfAKeySet) {
       } else {
         test::writeFile(keys / present, "the school's real key");
       }
-      const auto before = entries(keys.path());
+      const auto before = test::directoryEntries(keys.path());
       const auto r = run({"keygen", "--out-dir", keys.path().string(), "--with-template-key"});
       EXPECT_EQ(r.exitCode, 2) << r.out << r.err;
       EXPECT_TRUE(contains(r.err, (keys / present).string())) << r.err;
       EXPECT_TRUE(contains(r.err, "nothing was written")) << r.err;
-      EXPECT_EQ(entries(keys.path()), before) << "a half-made key set, or a temporary left";
+      EXPECT_EQ(test::directoryEntries(keys.path()), before)
+          << "a half-made key set, or a temporary left";
       if (!link) {
         EXPECT_EQ(test::readFile(keys / present), "the school's real key");
       }
@@ -292,7 +284,7 @@ TEST_F(DeskFiles, KeygenModes) {
   EXPECT_EQ(lstatOf(keys / "school-signing.key").st_mode & 07777, 0600U);
   EXPECT_EQ(lstatOf(keys / "template.key").st_mode & 07777, 0600U);
   EXPECT_EQ(lstatOf(keys / "school.pub").st_mode & 07777, 0644U) << "public, read by the gate";
-  EXPECT_EQ(entries(keys.path()),
+  EXPECT_EQ(test::directoryEntries(keys.path()),
             (std::vector<std::string>{"school-signing.key", "school.pub", "template.key"}));
 }
 
@@ -326,12 +318,13 @@ TEST_F(DeskFiles, RenderReplacesOnlyWithForceAndNeverThroughALink) {
               std::vector<std::string>{payload});
     if (obstacle.name == "dangling symbolic link") {
       EXPECT_FALSE(fs::exists(out / "target")) << "written through the link";
-      EXPECT_EQ(entries(out.path()), std::vector<std::string>{"badge.png"});
+      EXPECT_EQ(test::directoryEntries(out.path()), std::vector<std::string>{"badge.png"});
     } else if (obstacle.name == "symbolic link to a configuration file") {
       obstacle.expectUntouched(at, out.path());  // the link's target
-      EXPECT_EQ(entries(out.path()), (std::vector<std::string>{"badge.png", "facegate.toml"}));
+      EXPECT_EQ(test::directoryEntries(out.path()),
+                (std::vector<std::string>{"badge.png", "facegate.toml"}));
     } else {
-      EXPECT_EQ(entries(out.path()), std::vector<std::string>{"badge.png"});
+      EXPECT_EQ(test::directoryEntries(out.path()), std::vector<std::string>{"badge.png"});
     }
   }
 }

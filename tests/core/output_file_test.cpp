@@ -32,15 +32,6 @@ bool isSymlink(const fs::path& path) {
   return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
 }
 
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // Every way a command writes a file without --force.
 struct Writer {
   std::string name;
@@ -114,7 +105,8 @@ TEST(OutputFile, RefusesADanglingSymlinkAndCreatesNothingAtItsTarget) {
         << r.error().message;
     EXPECT_FALSE(fs::exists(dir / "target")) << w.name;
     EXPECT_TRUE(isSymlink(dir / "badge.png"));
-    EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"badge.png"}) << "no temporary left";
+    EXPECT_EQ(test::directoryEntries(dir.path()), std::vector<std::string>{"badge.png"})
+        << "no temporary left";
   }
 }
 
@@ -160,7 +152,7 @@ TEST(OutputFile, RefusesADirectoryEvenWithReplace) {
   ASSERT_FALSE(forced);
   EXPECT_TRUE(contains(forced.error().message, "is a directory")) << forced.error().message;
   EXPECT_TRUE(fs::is_directory(dir / "badge.png"));
-  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"badge.png"});
+  EXPECT_EQ(test::directoryEntries(dir.path()), std::vector<std::string>{"badge.png"});
 }
 
 TEST(OutputFile, ReplaceSwapsASymlinkForTheFileAndNeverWritesThroughIt) {
@@ -180,7 +172,8 @@ TEST(OutputFile, ReplaceSwapsASymlinkForTheFileAndNeverWritesThroughIt) {
   ASSERT_TRUE(writeOutputFile(dir / "pad.png", "PNG", Overwrite::Replace));
   EXPECT_FALSE(isSymlink(dir / "pad.png"));
   EXPECT_FALSE(fs::exists(dir / "nowhere"));
-  EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"det.png", "facegate.toml", "pad.png"}));
+  EXPECT_EQ(test::directoryEntries(dir.path()),
+            (std::vector<std::string>{"det.png", "facegate.toml", "pad.png"}));
 }
 
 TEST(OutputFile, ReplaceGivesAnOldFileNewContentAndMode) {
@@ -203,7 +196,7 @@ TEST(OutputFile, AReservedFileHoldsItsNameAndGoesAwayIfNotPublished) {
     EXPECT_EQ(other.error().code, ErrorCode::AlreadyExists);
     ASSERT_TRUE(file->write("secret"));
   }  // destroyed unpublished: the enrolment it was for did not happen
-  EXPECT_TRUE(entries(dir.path()).empty());
+  EXPECT_TRUE(test::directoryEntries(dir.path()).empty());
 }
 
 TEST(OutputFile, DiscardTruncatesAMovedFileAndNeverRemovesSomebodyElses) {
@@ -226,7 +219,7 @@ TEST(OutputFile, DiscardAfterPublishRemovesThePublishedFile) {
   ASSERT_TRUE(file->publish());
   EXPECT_EQ(test::readFile(dir / "school.pub"), "key");
   file->discard();
-  EXPECT_TRUE(entries(dir.path()).empty());
+  EXPECT_TRUE(test::directoryEntries(dir.path()).empty());
 }
 
 TEST(OutputFile, PublishRefusesAFileThatAppearedMeanwhile) {
@@ -241,7 +234,7 @@ TEST(OutputFile, PublishRefusesAFileThatAppearedMeanwhile) {
     EXPECT_EQ(published.error().code, ErrorCode::AlreadyExists);
   }
   EXPECT_EQ(test::readFile(dir / "school.pub"), "theirs");
-  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"school.pub"});
+  EXPECT_EQ(test::directoryEntries(dir.path()), std::vector<std::string>{"school.pub"});
 }
 
 // A write that fails half-way (here the file size limit; a full disk behaves the same)
@@ -278,7 +271,7 @@ TEST(OutputFile, AFailedWriteLeavesNothingBehind) {
   EXPECT_TRUE(contains(reserved.error().message, "cannot write " + (dir / "badge.png").string()))
       << reserved.error().message;
   ASSERT_FALSE(staged);
-  EXPECT_TRUE(entries(dir.path()).empty());
+  EXPECT_TRUE(test::directoryEntries(dir.path()).empty());
 }
 
 TEST(OutputFile, NamesAMissingDirectoryAndPathsThatNameNoFile) {

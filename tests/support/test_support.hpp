@@ -94,6 +94,10 @@ std::string runUnprivileged(const std::function<std::string()>& check);
 // (the file is already the test's own). Throws std::runtime_error if it cannot.
 void giveToUnprivilegedUser(const std::filesystem::path& path);
 
+// The names in `dir` (not recursive), sorted: what a test compares before and after an
+// operation that must leave nothing behind.
+std::vector<std::string> directoryEntries(const std::filesystem::path& dir);
+
 // Writes bytes to a file, replacing it.
 void writeFile(const std::filesystem::path& path, const std::string& bytes);
 std::string readFile(const std::filesystem::path& path);

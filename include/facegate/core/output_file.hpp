@@ -83,6 +83,8 @@ class OutputFile {
 
  private:
   OutputFile() = default;
+  // The name and the directory, opened once; no file yet (reserve() and stage() make it).
+  static Result<OutputFile> open(const std::filesystem::path& path);
   void closeAll() noexcept;
 
   std::filesystem::path path_;  // as the caller gave it, for messages
