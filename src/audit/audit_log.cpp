@@ -1,3 +1,8 @@
+// The audit log: append, verify, witness check and retention purge of one hash chain.
+// Longer than the project's ~600-line guide on purpose: every operation here reads or writes
+// the same record format under the same hash rule (computeHash, readRecord, the purge claim),
+// and a reviewer checks those rules together; splitting would put the chain's rules in two
+// places.
 #include "facegate/audit/audit_log.hpp"
 
 #include <algorithm>

@@ -33,7 +33,7 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/match.hpp"
 #include "facegate/face/models.hpp"
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/faces.hpp"
 
 namespace facegate::cli {
 namespace {
@@ -579,7 +579,7 @@ int runBench(std::span<const std::string_view> args) {
   if (const auto dir = parsed.value("--faces")) {
     report.faces = *dir;
   } else {
-    auto faces = gate::findDemoFaces();
+    auto faces = demo::findDemoFaces();
     if (!faces) {
       return reportError(kCommand, faces.error());
     }

@@ -20,7 +20,7 @@
 #include "facegate/eval/photo_set.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
 #include "facegate/liveness/synthetic.hpp"
 
 namespace facegate::cli {
@@ -149,7 +149,7 @@ int runEvalPad(std::span<const std::string_view> args) {
     }
     cfg = *loaded;
   }
-  const liveness::Settings settings = gate::gateSettingsFrom(cfg).liveness;
+  const liveness::Settings settings = app::gateSettingsFrom(cfg).liveness;
   auto plot = plotOutput(*parsed);
   if (!plot) {
     return badInput(plot.error().message);

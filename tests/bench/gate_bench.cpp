@@ -32,7 +32,8 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 
 namespace {
@@ -123,13 +124,12 @@ int main(int argc, char** argv) {
     const std::string payload = *badge::encodeBadge(*issued, key);
     const cv::Mat pennyFace = *face::loadImage(faces / "penny/penny_5.png");
 
-    gate::BadgeChecker checker(registry, key.publicKey(), nullptr);
-    audit::AuditLog log(*db);
     signal::LoggingSignaller signaller;
     gate::SystemWallClock wall;
     gate::RecordingNotifier notifier;
-    const gate::GateSettings settings = gate::gateSettingsFrom(config::defaults());
-    gate::Gate gate(settings, **engine, checker, signaller, log, wall, notifier);
+    const gate::GateSettings settings = app::gateSettingsFrom(config::defaults());
+    app::Station station(*db, {key.publicKey()}, settings, **engine, signaller, wall, notifier);
+    gate::Gate& gate = station.gate();
 
     const cv::Mat empty = frameWith(nullptr, nullptr);
     const cv::Mat faceOnly = frameWith(&pennyFace, nullptr);

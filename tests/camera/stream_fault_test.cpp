@@ -45,7 +45,7 @@
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/frame_loop.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "facegate/store/database.hpp"
 #include "test_support.hpp"
@@ -455,8 +455,8 @@ TEST_F(StreamFaults, FiftyFreezesAndKillsEachDetectedAndRecoveredWithoutLeaks) {
       [&watcher](const signal::SignalEvent& event) { watcher.onSignal(event); });
   SystemWallClock wall;
   TimedNotifier notifier;
-  Gate gate(gateSettingsFrom(cfg), *engine_, checker, signaller, auditLog, wall, notifier);
-  FrameLoop loop(source, gate, notifier, loopSettingsFrom(cfg));
+  Gate gate(app::gateSettingsFrom(cfg), *engine_, checker, signaller, auditLog, wall, notifier);
+  FrameLoop loop(source, gate, notifier, app::loopSettingsFrom(cfg));
 
   const auto opened = source.open();
   ASSERT_TRUE(opened) << opened.error().message;

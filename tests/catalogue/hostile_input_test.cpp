@@ -39,7 +39,7 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "facegate/store/database.hpp"
 #include "test_support.hpp"
@@ -540,7 +540,7 @@ class BadgeCatalogue : public ::testing::TestWithParam<BadgeRow> {
     signal::LoggingSignaller signaller;
     gate::ManualWallClock wall(kNow);
     gate::RecordingNotifier notifier;
-    gate::GateSettings settings = gate::gateSettingsFrom(config::defaults());
+    gate::GateSettings settings = app::gateSettingsFrom(config::defaults());
     settings.gateId = "gate-catalogue";
     gate::Gate g(settings, *engine_, checker, signaller, log, wall, notifier);
     camera::Frame frame{frameBgr, std::chrono::steady_clock::now(), 0};

@@ -89,7 +89,7 @@ void expectSameConfig(const Config& actual, const Config& expected) {
     const std::string key(name);
     ASSERT_TRUE(actual.gpio.patterns.contains(key)) << key;
     ASSERT_TRUE(expected.gpio.patterns.contains(key)) << key;
-    EXPECT_EQ(actual.gpio.patterns.at(key).onOffMs, expected.gpio.patterns.at(key).onOffMs) << key;
+    EXPECT_EQ(actual.gpio.patterns.at(key), expected.gpio.patterns.at(key)) << key;
   }
   EXPECT_EQ(actual.gpio.patterns.size(), expected.gpio.patterns.size());
   EXPECT_EQ(actual.storage.mode, expected.storage.mode);
@@ -149,13 +149,13 @@ TEST(Defaults, AreTheDocumentedValues) {
   ASSERT_EQ(c.gpio.patterns.size(), patterns.size());
   for (const auto& [name, onOffMs] : patterns) {
     ASSERT_TRUE(c.gpio.patterns.contains(name)) << name;
-    EXPECT_EQ(c.gpio.patterns.at(name).onOffMs, onOffMs) << name;
+    EXPECT_EQ(c.gpio.patterns.at(name), onOffMs) << name;
   }
   EXPECT_EQ(c.storage.mode, StorageMode::Sealed);
   EXPECT_EQ(c.storage.database, fs::path("/var/lib/facegate/facegate.db"));
   EXPECT_EQ(c.audit.retentionDays, 30);
-  EXPECT_EQ(c.logging.level, LogLevel::Info);
-  EXPECT_EQ(c.logging.target, LogTarget::Auto);
+  EXPECT_EQ(c.logging.level, spdlog::level::info);
+  EXPECT_EQ(c.logging.target, LogDestination::Auto);
 }
 
 TEST(Defaults, PatternNamesAreExactlyTheDefaultPatterns) {
@@ -279,8 +279,8 @@ target = "journal"
   e.storage.mode = StorageMode::OnBadge;
   e.storage.database = "/data/gate.db";
   e.audit.retentionDays = 3650;
-  e.logging.level = LogLevel::Trace;
-  e.logging.target = LogTarget::Journal;
+  e.logging.level = spdlog::level::trace;
+  e.logging.target = LogDestination::Journal;
   expectSameConfig(c, e);
 }
 
@@ -316,7 +316,7 @@ retention_days = 1
   EXPECT_EQ(low.camera.width, 160);
   EXPECT_EQ(low.camera.reconnectMaxMs, 100);
   EXPECT_EQ(low.face.threshold, 1e-9);
-  EXPECT_EQ(low.gpio.patterns.at("granted").onOffMs.size(), kMaxPatternEntries);
+  EXPECT_EQ(low.gpio.patterns.at("granted").size(), kMaxPatternEntries);
   EXPECT_EQ(low.audit.retentionDays, 1);
   // One frame at 1 fps needs a window of 1000 ms; 500 ms is enough at the default 30 fps.
   EXPECT_EQ(parsed("[face]\nwindow_ms = 500").face.windowMs, 500);
@@ -343,12 +343,12 @@ patterns.spoof = [5000]
   EXPECT_EQ(high.badge.debounceMs, 600000);
   EXPECT_EQ(high.face.threshold, 2.0);  // an integer is accepted for the threshold
   EXPECT_EQ(high.gpio.buzzerLine, 1023);
-  EXPECT_EQ(high.gpio.patterns.at("spoof").onOffMs, std::vector<int>{5000});
+  EXPECT_EQ(high.gpio.patterns.at("spoof"), std::vector<int>{5000});
 }
 
 TEST(Parse, PartialPatternsKeepTheOtherDefaults) {
   const Config c = parsed("[gpio.patterns]\ntimeout = [100]\n");
-  EXPECT_EQ(c.gpio.patterns.at("timeout").onOffMs, std::vector<int>{100});
+  EXPECT_EQ(c.gpio.patterns.at("timeout"), std::vector<int>{100});
   auto expected = defaultPatterns();
   expected["timeout"] = {{100}};
   EXPECT_EQ(c.gpio.patterns, expected);
@@ -380,15 +380,15 @@ TEST(Parse, EveryEnumSpellingRoundTrips) {
               backend);
   }
   for (const auto level :
-       {LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error}) {
+       {spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err}) {
     EXPECT_EQ(parsed(fmt::format("logging.level = \"{}\"", toString(level))).logging.level, level);
   }
-  for (const auto target : {LogTarget::Auto, LogTarget::Journal, LogTarget::Stderr}) {
+  for (const auto target : {LogDestination::Auto, LogDestination::Journal, LogDestination::Stderr}) {
     EXPECT_EQ(parsed(fmt::format("logging.target = \"{}\"", toString(target))).logging.target,
               target);
   }
   EXPECT_EQ(toString(StorageMode::OnBadge), "on-badge");
-  EXPECT_EQ(toString(LogLevel::Warn), "warn");
+  EXPECT_EQ(toString(spdlog::level::warn), "warn");
 }
 
 TEST(Parse, RelativePathsAreKeptAsWritten) {

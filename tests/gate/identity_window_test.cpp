@@ -12,9 +12,10 @@
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/image_file.hpp"
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/liveness/synthetic.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"
@@ -127,7 +128,7 @@ class IdentityWindow : public ::testing::Test {
 
   // Penny's badge shown on two frames of the wall, then `scene`: the decisions taken.
   std::vector<Decision> run(const std::vector<cv::Mat>& scene) {
-    std::vector<ScenarioSource::Step> steps;
+    std::vector<camera::ScenarioSource::Step> steps;
     steps.push_back({withBadge(wall()), "badge"});
     steps.push_back({withBadge(wall()), "badge"});
     for (const auto& frame : scene) {
@@ -136,14 +137,13 @@ class IdentityWindow : public ::testing::Test {
     for (int i = 0; i < 4 * kFps; ++i) {  // past the verification window
       steps.push_back({wall(), "nobody"});
     }
-    ScenarioSource source(std::move(steps), kFps);
-    BadgeChecker checker(*registry_, school_.publicKey(), nullptr);
-    audit::AuditLog log(*db_);
+    camera::ScenarioSource source(std::move(steps), kFps);
     signal::LoggingSignaller signaller;
     ManualWallClock clock(std::time(nullptr));
     RecordingNotifier notifier;
-    Gate gate(gateSettingsFrom(config::defaults()), *engine_, checker, signaller, log, clock,
-              notifier);
+    app::Station station(*db_, {school_.publicKey()}, app::gateSettingsFrom(config::defaults()),
+                         *engine_, signaller, clock, notifier);
+    Gate& gate = station.gate();
     std::vector<Decision> decisions;
     gate.onReport = [&](const PassageReport& r) { decisions.push_back(r.decision); };
     EXPECT_TRUE(source.open());

@@ -4,9 +4,10 @@
 
 #include "facegate/config/config.hpp"
 #include "facegate/enrolment/registry.hpp"
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"
 
@@ -14,7 +15,7 @@ namespace facegate::gate {
 namespace {
 
 GateSettings settingsFromDefaults() {
-  GateSettings s = gateSettingsFrom(config::defaults());
+  GateSettings s = app::gateSettingsFrom(config::defaults());
   s.gateId = "gate-test";
   return s;
 }
@@ -35,23 +36,26 @@ class DemoScenario : public ::testing::Test {
     auto engine = face::FaceEngine::load(test::modelDir(), options);
     ASSERT_TRUE(engine) << engine.error().message;
     engine_ = std::move(*engine);
-    auto world = DemoWorld::create(*engine_, test::dataDir() / "faces");
+    auto world = demo::DemoWorld::create(*engine_, test::dataDir() / "faces");
     ASSERT_TRUE(world) << world.error().message;
     world_ = std::move(*world);
   }
 
+  // The demo's keys; both kinds of volunteer badge accepted, as the daemon does for the demo.
+  app::GateKeys keys() const { return {world_->publicKey(), &world_->templateKey(), {}}; }
+
   std::unique_ptr<face::FaceEngine> engine_;
-  std::unique_ptr<DemoWorld> world_;
+  std::unique_ptr<demo::DemoWorld> world_;
 };
 
 TEST_F(DemoScenario, EveryPassageEndsAsExpected) {
-  enrolment::Registry registry(world_->database(), "gate-test");
-  BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
-  audit::AuditLog log(world_->database());
   signal::LoggingSignaller signaller;
   ManualWallClock wall(std::time(nullptr));
   RecordingNotifier notifier;
-  Gate gate(settingsFromDefaults(), *engine_, checker, signaller, log, wall, notifier);
+  app::Station station(world_->database(), keys(), settingsFromDefaults(), *engine_, signaller,
+                       wall, notifier);
+  Gate& gate = station.gate();
+  audit::AuditLog& log = station.auditLog();
 
   std::vector<Observed> observed;
   std::uint64_t callsAtLastReport = 0;
@@ -166,13 +170,12 @@ class FlakySource final : public camera::FrameSource {
 };
 
 TEST_F(DemoScenario, ALiveSourceThatEndsIsOutOfServiceUntilItComesBack) {
-  enrolment::Registry registry(world_->database(), "gate-test");
-  BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
-  audit::AuditLog log(world_->database());
   signal::LoggingSignaller signaller;
   ManualWallClock wall(std::time(nullptr));
   RecordingNotifier notifier;
-  Gate gate(settingsFromDefaults(), *engine_, checker, signaller, log, wall, notifier);
+  app::Station station(world_->database(), keys(), settingsFromDefaults(), *engine_, signaller,
+                       wall, notifier);
+  Gate& gate = station.gate();
   std::vector<Outcome> outcomes;
   gate.onReport = [&](const PassageReport& r) { outcomes.push_back(r.decision.outcome); };
 

@@ -19,9 +19,9 @@
 
 #include "facegate/config/config.hpp"
 #include "facegate/enrolment/registry.hpp"
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "faulty_vfs.hpp"
 #include "test_support.hpp"
@@ -118,7 +118,7 @@ class StorageFault : public ::testing::Test {
   void TearDown() override { test::armStorageFault(test::StorageFault::None); }
 
   void makeWorld() {
-    auto world = DemoWorld::create(*engine_, test::dataDir() / "faces");
+    auto world = demo::DemoWorld::create(*engine_, test::dataDir() / "faces");
     ASSERT_TRUE(world) << world.error().message;
     world_ = std::move(*world);
     // The demo's first passage is a volunteer who is granted: the one the fault must stop.
@@ -134,7 +134,7 @@ class StorageFault : public ::testing::Test {
     BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
     audit::AuditLog log(world_->database());
     ManualWallClock still(std::time(nullptr));
-    GateSettings settings = gateSettingsFrom(config::defaults());
+    GateSettings settings = app::gateSettingsFrom(config::defaults());
     settings.gateId = "gate-test";
     Gate gate(settings, *engine_, checker, signaller_, log, wall != nullptr ? *wall : still,
               timing_);
@@ -229,7 +229,7 @@ class StorageFault : public ::testing::Test {
   }
 
   std::unique_ptr<face::FaceEngine> engine_;
-  std::unique_ptr<DemoWorld> world_;
+  std::unique_ptr<demo::DemoWorld> world_;
   signal::LoggingSignaller signaller_;
   RecordingNotifier notifier_;
   TimingNotifier timing_{notifier_};
@@ -270,7 +270,7 @@ TEST_F(StorageFault, AFullDiskWithholdsEveryDecisionUntilThereIsSpaceAgain) {
 TEST_F(StorageFault, ALockedDatabaseFailsClosedWithoutStallingTheFrameLoop) {
   makeWorld();
   RunningWallClock wall(std::time(nullptr));
-  paceWhileFaulty_ = std::chrono::milliseconds(1000 / DemoWorld::kFps);  // ~3 s locked
+  paceWhileFaulty_ = std::chrono::milliseconds(1000 / demo::DemoWorld::kFps);  // ~3 s locked
   std::optional<store::Database> desk;  // the other connection, holding the lock
   std::int64_t releasedAt = 0;
   runScenario(
@@ -367,7 +367,7 @@ TEST_F(StorageFault, ARealFullTmpfsFailsClosedAndRecoversWhenSpaceReturns) {
     ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
   } unmount{mountPoint};
   struct DropWorld {  // the demo's files go before the tmpfs does
-    std::unique_ptr<DemoWorld>& world;
+    std::unique_ptr<demo::DemoWorld>& world;
     ~DropWorld() { world.reset(); }
   } dropWorld{world_};
   const char* oldTmp = std::getenv("TMPDIR");

@@ -10,9 +10,10 @@
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/eval/pad.hpp"
 #include "facegate/face/image_file.hpp"
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
-#include "facegate/gate/settings.hpp"
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/liveness/synthetic.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"
@@ -45,7 +46,7 @@ class Presentations : public ::testing::Test {
   void SetUp() override { FACEGATE_REQUIRE_MODELS(); }
 
   static std::vector<eval::PadPresentation> judge(const std::vector<cv::Mat>& frames) {
-    const auto settings = gate::gateSettingsFrom(kDefaults).liveness;
+    const auto settings = app::gateSettingsFrom(kDefaults).liveness;
     auto judged = eval::judgeSequence(*engine_, settings, frames, kDefaults.face.minFacePx, "test");
     EXPECT_TRUE(judged) << judged.error().message;
     return judged ? *judged : std::vector<eval::PadPresentation>{};
@@ -92,7 +93,7 @@ TEST_F(Presentations, TheReplayOnAPhoneIsFlaggedInMostWindows) {
 }
 
 TEST_F(Presentations, SyntheticPrintAttacksAreFlagged) {
-  const auto settings = gate::gateSettingsFrom(kDefaults).liveness;
+  const auto settings = app::gateSettingsFrom(kDefaults).liveness;
   int judged = 0;
   for (const char* person : {"penny", "leonard", "howard", "raj", "amy", "sheldon"}) {
     auto photo =
@@ -154,7 +155,7 @@ class GateWithVideo : public Presentations {
     cv::Mat qrBgr;
     cv::cvtColor(*qr, qrBgr, cv::COLOR_GRAY2BGR);
 
-    std::vector<gate::ScenarioSource::Step> steps;
+    std::vector<camera::ScenarioSource::Step> steps;
     for (std::size_t i = from; i < from + count && i < video.size(); ++i) {
       cv::Mat frame = video[i].clone();
       if (i < from + 3) {  // the badge held up first, lower left
@@ -162,14 +163,14 @@ class GateWithVideo : public Presentations {
       }
       steps.push_back({frame, "test"});
     }
-    gate::ScenarioSource source(std::move(steps), 30);
-    gate::BadgeChecker checker(registry, school.publicKey(), nullptr);
-    audit::AuditLog log(*db);
+    camera::ScenarioSource source(std::move(steps), 30);
     signal::LoggingSignaller signaller;
     gate::ManualWallClock wall(std::time(nullptr));
     gate::RecordingNotifier notifier;
-    gate::Gate gate(gate::gateSettingsFrom(kDefaults), *engine_, checker, signaller, log, wall,
-                    notifier);
+    app::Station station(*db, {school.publicKey()}, app::gateSettingsFrom(kDefaults), *engine_,
+                         signaller, wall, notifier);
+    gate::Gate& gate = station.gate();
+    audit::AuditLog& log = station.auditLog();
     Run result;
     gate.onReport = [&](const gate::PassageReport& r) { result.reports.push_back(r); };
     EXPECT_TRUE(source.open());

@@ -10,15 +10,22 @@
 #include <vector>
 
 #include "facegate/core/error.hpp"
+#include "facegate/core/logging.hpp"
+#include "facegate/face/match.hpp"
+#include "facegate/liveness/settings.hpp"
+#include "facegate/signal/gpio_settings.hpp"
 
 namespace facegate::config {
 
 // The gate's whole configuration: one struct, every field with its default, read from one
 // TOML file (config/facegate.toml documents every key). Each struct below is one TOML table;
 // its TOML keys are the snake_case of the field names (stallTimeoutMs -> stall_timeout_ms).
-// The ranges are checked by parseConfig(); a Config built in code is not checked.
+// Where a module has its own settings the table holds them (liveness::Settings,
+// signal::GpioSettings, the log's spdlog level and LogDestination, the face module's default
+// threshold): their defaults are the module's. The ranges are checked by parseConfig(); a
+// Config built in code is not checked.
 
-// Where the pupils' face templates live (DESIGN.md, "Biometric data").
+// Where the pupils' face templates live (README, "Biometric data: where it lives").
 enum class StorageMode {
   Sealed,   // "sealed": CNIL type 2, encrypted in the gate's database, key in the badge
   OnBadge,  // "on-badge": CNIL type 1, the encrypted template travels in the badge's QR
@@ -27,19 +34,9 @@ enum class GpioBackend {
   Log,    // "log": no hardware, patterns are written to the log (demo, tests)
   Gpiod,  // "gpiod": real lines through libgpiod
 };
-enum class LogLevel { Trace, Debug, Info, Warn, Error };  // "trace" ... "error"
-enum class LogTarget {
-  Auto,     // "auto": the journal when started by systemd, otherwise stderr
-  Journal,  // "journal"
-  Stderr,   // "stderr"
-};
-
-// A buzzer/LED pattern: alternating on/off durations in milliseconds, starting with "on".
-// Parsed patterns hold 1..kMaxPatternEntries entries, each kMinPatternMs..kMaxPatternMs.
-struct Pattern {
-  std::vector<int> onOffMs;
-  bool operator==(const Pattern&) const = default;
-};
+// A buzzer/LED pattern is alternating on/off durations in milliseconds, starting with "on"
+// (signal::Pattern::onOffMs). Parsed patterns hold 1..kMaxPatternEntries entries, each
+// kMinPatternMs..kMaxPatternMs.
 inline constexpr std::size_t kMaxPatternEntries = 16;
 inline constexpr int kMinPatternMs = 10;
 inline constexpr int kMaxPatternMs = 5000;
@@ -49,7 +46,7 @@ inline constexpr std::array<std::string_view, 7> kPatternNames = {
     "granted", "mismatch", "manual_check", "reject_badge", "timeout", "spoof", "out_of_service"};
 
 // The default pattern of every name in kPatternNames.
-std::map<std::string, Pattern> defaultPatterns();
+std::map<std::string, std::vector<int>> defaultPatterns();
 
 // [gate]
 struct GateConfig {
@@ -63,7 +60,7 @@ struct CameraConfig {
   int width = 640;              // 160..3840 px
   int height = 480;             // 120..2160 px
   int fps = 30;                 // 1..120
-  int stallTimeoutMs = 2000;    // 200..30000
+  int stallTimeoutMs = 2000;    // 200..5000: at most half of the unit's WatchdogSec
   int reconnectMinMs = 500;     // 100..60000
   int reconnectMaxMs = 30000;   // reconnectMinMs..600000
   bool operator==(const CameraConfig&) const = default;
@@ -80,7 +77,7 @@ struct BadgeConfig {
 
 // [face]
 struct FaceConfig {
-  double threshold = 0.58;  // (0, 2]; the same as face::kDefaultMatchThreshold
+  double threshold = face::kDefaultMatchThreshold;  // (0, 2]
   int windowMs = 3000;      // 500..20000; long enough for decisionFrames() at camera.fps
   // 1..15: frames of one face per decision window when the liveness check is off; with it
   // on, the window is the larger of this and liveness.frames (decisionFrames()). Every frame
@@ -93,28 +90,21 @@ struct FaceConfig {
   bool operator==(const FaceConfig&) const = default;
 };
 
-// [liveness] Presentation-attack detection (liveness/liveness.hpp has what each cue means).
-struct LivenessConfig {
+// [liveness] Presentation-attack detection: whether it runs, and the check's own settings
+// (liveness/liveness.hpp has what each cue means). Ranges: frames 2..30, borderSides 1..4,
+// borderFrameShare (0, 1], planarMinMotionPx (0, 100], planarMaxResidual (0, 1].
+struct LivenessConfig : liveness::Settings {
   bool enabled = true;
-  int frames = 8;                   // 2..30 frames with a face per presentation
-  int borderSides = 2;              // 1..4 sides of the face with a device/print edge
-  double borderFrameShare = 0.5;    // (0, 1] share of frames showing such an edge
-  double planarMinMotionPx = 3.0;   // (0, 100] motion below which planarity abstains
-  double planarMaxResidual = 0.05;  // (0, 1] residual/motion at or below which it is a plane
   bool operator==(const LivenessConfig&) const = default;
 };
 
-// [gpio] Line numbers are offsets on `chip`; -1 = not connected. Used lines are distinct.
-struct GpioConfig {
+// [gpio] Which backend drives the signals, the GPIO lines it uses (the signal module's
+// GpioSettings: chip never empty, buzzerLine 0..1023, the other lines -1..1023 with -1 = not
+// connected, every used line distinct; its `consumer` is not configurable) and the patterns.
+struct GpioConfig : signal::GpioSettings {
   GpioBackend backend = GpioBackend::Log;
-  std::string chip = "gpiochip0";  // never empty
-  int buzzerLine = 17;             // 0..1023
-  int greenLine = -1;              // -1..1023
-  int redLine = -1;                // -1..1023
-  int ackButtonLine = -1;          // -1..1023
-  bool activeLow = false;
   // Every name of kPatternNames, always: a file's [gpio.patterns] overrides some of them.
-  std::map<std::string, Pattern> patterns = defaultPatterns();
+  std::map<std::string, std::vector<int>> patterns = defaultPatterns();
   bool operator==(const GpioConfig&) const = default;
 };
 
@@ -133,8 +123,8 @@ struct AuditConfig {
 
 // [logging]
 struct LoggingConfig {
-  LogLevel level = LogLevel::Info;
-  LogTarget target = LogTarget::Auto;
+  spdlog::level::level_enum level = spdlog::level::info;  // "trace" "debug" "info" "warn" "error"
+  LogDestination target = LogDestination::Auto;           // "auto" "journal" "stderr"
   bool operator==(const LoggingConfig&) const = default;
 };
 
@@ -186,7 +176,7 @@ Result<Config> loadConfig(const std::filesystem::path& path);
 // The TOML spellings.
 std::string_view toString(StorageMode mode) noexcept;
 std::string_view toString(GpioBackend backend) noexcept;
-std::string_view toString(LogLevel level) noexcept;
-std::string_view toString(LogTarget target) noexcept;
+std::string_view toString(spdlog::level::level_enum level) noexcept;
+std::string_view toString(LogDestination target) noexcept;
 
 }  // namespace facegate::config

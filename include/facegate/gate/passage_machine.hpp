@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "facegate/face/match.hpp"
+
 namespace facegate::gate {
 
 // How a passage ended. One audit record and one signal pattern per outcome.
@@ -138,7 +140,7 @@ class PassageMachine {
   using TimePoint = Clock::time_point;
 
   struct Settings {
-    double threshold = 0.58;                 // a frame matches when its distance is at most this
+    double threshold = face::kDefaultMatchThreshold;               // a frame matches when its distance is at most this
     std::chrono::milliseconds window{3000};  // time for a complete window after the badge
     int frames = 3;  // frames of one face per decision window, every one compared (>= 1)
     std::chrono::milliseconds debounce{5000};

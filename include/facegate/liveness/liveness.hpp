@@ -6,27 +6,14 @@
 
 #include <opencv2/core.hpp>
 
+#include "facegate/liveness/settings.hpp"
+
 // Presentation-attack detection with one ordinary colour camera: cues that a photo (on
 // paper) or a phone/tablet replay shows, measured over the frames of the verification
 // window. No trained model: each cue is a geometric measurement with a threshold in the
 // config, so a school can read why a presentation was flagged. See README "Limits" for what
 // these cues do not stop (masks, a replay with no visible device edge held still, …).
 namespace facegate::liveness {
-
-struct Settings {
-  bool enabled = true;
-  int frames = 8;  // frames with a usable face looked at per presentation
-  // Device/print edge: straight edges enclosing the face on at least `borderSides` of its
-  // four sides (a phone bezel, a tablet, the edge of a printed sheet) in at least
-  // `borderFrameShare` of the frames.
-  int borderSides = 2;
-  double borderFrameShare = 0.5;
-  // Planar motion: a photo or a screen moves as one plane, so the points tracked inside the
-  // face fit one homography; a real head's do not (parallax between nose, cheeks and ears).
-  // The cue abstains when the face barely moves (a still pupil, a still photo).
-  double planarMinMotionPx = 3.0;   // median tracked-point motion over the window
-  double planarMaxResidual = 0.05;  // median homography residual / median motion
-};
 
 // What the cues measured for one presentation: numbers only, never pixels (they go into
 // the audit record).

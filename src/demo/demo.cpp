@@ -1,4 +1,4 @@
-#include "facegate/gate/demo.hpp"
+#include "facegate/demo/demo.hpp"
 
 #include <stdlib.h>
 
@@ -9,44 +9,13 @@
 
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
-#include "facegate/build_info.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/liveness/synthetic.hpp"
 
-namespace facegate::gate {
+namespace facegate::demo {
 namespace fs = std::filesystem;
-
-// --- ScenarioSource -----------------------------------------------------------------
-
-Result<void> ScenarioSource::open() {
-  if (!started_) {
-    base_ = std::chrono::steady_clock::now();
-    started_ = true;
-  }
-  open_ = true;
-  return {};
-}
-
-camera::ReadStatus ScenarioSource::read(camera::Frame& out, std::chrono::milliseconds /*timeout*/) {
-  if (!open_) {
-    return camera::ReadStatus::Failed;
-  }
-  if (next_ >= steps_.size()) {
-    return camera::ReadStatus::Ended;
-  }
-  const Step& step = steps_[next_++];
-  // Time passes in the scenario whether or not a frame arrives.
-  const auto at = base_ + std::chrono::microseconds(1'000'000 / fps_) * static_cast<long>(index_++);
-  if (step.frame.empty()) {
-    return camera::ReadStatus::Stalled;
-  }
-  out.bgr = step.frame;  // shared, read-only: the gate never writes into frames
-  out.capturedAt = at;
-  out.index = index_;
-  return camera::ReadStatus::Frame;
-}
 
 // --- DemoWorld ----------------------------------------------------------------------
 
@@ -141,22 +110,6 @@ Result<face::Embedding> volunteerTemplate(face::FaceEngine& engine, const fs::pa
 
 }  // namespace
 
-Result<fs::path> findDemoFaces() {
-  if (const char* env = std::getenv("FACEGATE_DEMO_FACES"); env != nullptr && *env != '\0') {
-    return fs::path(env);
-  }
-  for (const std::string_view dir : {build::kInstalledDemoFacesDir, build::kSourceDemoFacesDir}) {
-    std::error_code ec;
-    if (fs::is_directory(fs::path(dir) / "penny", ec)) {
-      return fs::path(dir);
-    }
-  }
-  return fail(ErrorCode::FileNotFound,
-              fmt::format("the demo's photos are not installed in {} nor in {} (set "
-                          "FACEGATE_DEMO_FACES)",
-                          build::kInstalledDemoFacesDir, build::kSourceDemoFacesDir));
-}
-
 DemoWorld::~DemoWorld() {
   database_.reset();
   std::error_code ec;
@@ -238,7 +191,7 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   const auto photo = [&](const std::string& person, int n) -> Result<cv::Mat> {
     return face::loadImage(faces / person / fmt::format("{}_{}.png", person, n));
   };
-  std::vector<ScenarioSource::Step> steps;
+  std::vector<camera::ScenarioSource::Step> steps;
   const auto idle = [&](int frames) {
     for (int i = 0; i < frames; ++i) {
       steps.push_back({background(), "nobody"});
@@ -280,14 +233,14 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   auto& passages = world->passages_;
   idle(10);
   passage(*penny, &*pennyFace, "penny (volunteer, sealed template) shows her badge");
-  passages.push_back({"penny, a volunteer (sealed template), shows her badge", Outcome::Granted});
+  passages.push_back({"penny, a volunteer (sealed template), shows her badge", gate::Outcome::Granted});
   idle(25);
   passage(*raj, &*rajFace, "raj (did not volunteer)");
   passages.push_back(
-      {"raj did not volunteer: paper pass, no face processing", Outcome::ManualCheck});
+      {"raj did not volunteer: paper pass, no face processing", gate::Outcome::ManualCheck});
   idle(25);
   passage(*sheldon, &*howardFace, "howard holds sheldon's badge");
-  passages.push_back({"howard holds sheldon's badge", Outcome::Mismatch});
+  passages.push_back({"howard holds sheldon's badge", gate::Outcome::Mismatch});
   idle(25);
   // A presentation attack: penny's borrowed badge and a printed photo of penny, held up to
   // the camera (it tilts and sways as one sheet of paper).
@@ -301,33 +254,33 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
       steps.push_back({print[i], "a printed photo of penny with penny's borrowed badge"});
     }
     passages.push_back(
-        {"someone holds up a printed photo of penny with her borrowed badge", Outcome::Spoof});
+        {"someone holds up a printed photo of penny with her borrowed badge", gate::Outcome::Spoof});
   }
   idle(25);
   passage(*forged, &*amyFace, "a badge signed by another school's key");
-  passages.push_back({"amy shows a badge signed by another school's key", Outcome::RejectBadge});
+  passages.push_back({"amy shows a badge signed by another school's key", gate::Outcome::RejectBadge});
   idle(25);
   passage(*bernadetteOld, &*bernadetteFace, "bernadette's old, revoked badge");
   passages.push_back(
-      {"bernadette shows her old badge, revoked when she was re-enrolled", Outcome::RejectBadge});
+      {"bernadette shows her old badge, revoked when she was re-enrolled", gate::Outcome::RejectBadge});
   idle(25);
   passage(*bernadette, nullptr, "bernadette's new badge, nobody in front of the camera");
   idle(50);  // the verification window runs out
   passages.push_back(
-      {"bernadette's new badge is shown but nobody looks at the camera", Outcome::Timeout});
+      {"bernadette's new badge is shown but nobody looks at the camera", gate::Outcome::Timeout});
   idle(20);
   steps.push_back({cv::Mat(), "camera outage"});
-  passages.push_back({"the camera stops delivering frames", Outcome::OutOfService});
+  passages.push_back({"the camera stops delivering frames", gate::Outcome::OutOfService});
   idle(15);
   passage(*leonard, &*leonardFace, "leonard (volunteer, template in the badge)");
   passages.push_back(
       {"leonard, a volunteer (template carried in his badge), after the camera "
        "came back",
-       Outcome::Granted});
+       gate::Outcome::Granted});
   idle(25);
 
-  world->source_ = std::make_unique<ScenarioSource>(std::move(steps), kFps);
+  world->source_ = std::make_unique<camera::ScenarioSource>(std::move(steps), kFps);
   return world;
 }
 
-}  // namespace facegate::gate
+}  // namespace facegate::demo
