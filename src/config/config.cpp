@@ -107,7 +107,7 @@ struct FaceFields {
 };
 
 FaceFields readFace(Table table, FaceConfig& face, Problems& problems) {
-  table.number("threshold", face.threshold, 0.0, 2.0);
+  table.number("threshold", face.threshold, face::kMinThreshold, face::kMaxThreshold);
   const Field windowMs = table.integer("window_ms", face.windowMs, 500, 20000);
   const Field frames = table.integer("frames", face.frames, 1, 15);
   Fusion fusion = Fusion::Median;

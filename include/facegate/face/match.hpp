@@ -13,7 +13,11 @@ namespace facegate::face {
 inline constexpr double kDefaultMatchThreshold = 0.58;
 
 inline constexpr double kMinThreshold = 0.0;  // exclusive
-inline constexpr double kMaxThreshold = 2.0;  // distance between unit vectors never exceeds 2
+// The largest threshold a configuration may set. dlib's embeddings are not unit vectors, only
+// roughly unit length (enrolment averages them as they are: template_builder.hpp), so this is
+// no hard bound on a distance: it is a ceiling for the setting, far above the shipped
+// threshold, where nearly every face would match.
+inline constexpr double kMaxThreshold = 2.0;
 
 inline bool isMatch(double distance, double threshold) noexcept {
   return distance <= threshold;
