@@ -27,9 +27,9 @@ namespace fs = std::filesystem;
 template <typename T>
 T orThrow(Result<T> result, std::string_view context = {}) {
   if (!result) {
-    throw std::runtime_error(context.empty() ? result.error().message
-                                             : fmt::format("{}: {}", context,
-                                                           result.error().message));
+    throw std::runtime_error(context.empty()
+                                 ? result.error().message
+                                 : fmt::format("{}: {}", context, result.error().message));
   }
   return std::move(*result);
 }
@@ -75,9 +75,8 @@ Premises openPremises(const config::Config& c, face::FaceEngine& engine) {
     p.ownTemplateKey.emplace(orThrow(badge::TemplateKey::load(c.badge.templateKey)));
   }
   // The school's storage mode decides which volunteer badges this gate accepts.
-  p.volunteerKind = c.storage.mode == config::StorageMode::OnBadge
-                        ? badge::BadgeKind::OnBadge
-                        : badge::BadgeKind::Sealed;
+  p.volunteerKind = c.storage.mode == config::StorageMode::OnBadge ? badge::BadgeKind::OnBadge
+                                                                   : badge::BadgeKind::Sealed;
   p.ownDatabase.emplace(orThrow(store::Database::open(c.storage.database)));
   p.source = makeCamera(c.camera);
   return p;
@@ -102,8 +101,7 @@ bool openCamera(camera::FrameSource& source, const config::Config& c, signal::Si
                 opened.error().message);
       const auto found = c.gpio.patterns.find("out_of_service");
       if (found != c.gpio.patterns.end()) {
-        (void)signaller.playRepeating({"out_of_service", found->second},
-                                      signal::Light::Red);
+        (void)signaller.playRepeating({"out_of_service", found->second}, signal::Light::Red);
       }
     }
     notifier.status(fmt::format("out of service: camera {} not available: {}", source.describe(),

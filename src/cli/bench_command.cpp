@@ -28,12 +28,12 @@
 #include "common.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/core/stopwatch.hpp"
+#include "facegate/demo/faces.hpp"
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/match.hpp"
 #include "facegate/face/models.hpp"
-#include "facegate/demo/faces.hpp"
 
 namespace facegate::cli {
 namespace {

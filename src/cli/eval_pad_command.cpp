@@ -13,6 +13,7 @@
 #include "arguments.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "facegate/app/settings.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/terminal_text.hpp"
@@ -20,7 +21,6 @@
 #include "facegate/eval/photo_set.hpp"
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
-#include "facegate/app/settings.hpp"
 #include "facegate/liveness/synthetic.hpp"
 
 namespace facegate::cli {

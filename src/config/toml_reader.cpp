@@ -42,15 +42,12 @@ std::string escapedChar(char c) {
   return std::string(1, c);
 }
 
-
-
 bool isBareKey(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
   });
 }
-
 
 std::string_view typeName(const toml::node& node) {
   switch (node.type()) {
@@ -91,7 +88,6 @@ std::string valueText(const toml::node& node) {
   }
   return out;
 }
-
 
 // ---- "Did you mean" ----
 
@@ -370,8 +366,8 @@ Field Table::integers(std::string_view key, std::vector<int>& out, const Integer
     return wrongType(key, *node, fmt::format("an array of integers ({})", rule.entries));
   }
   if (array->empty() || array->size() > rule.maxEntries) {
-    return invalid(*node, fmt::format("{} has {} entries; {}", pathOf(key), array->size(),
-                                      rule.expected));
+    return invalid(*node,
+                   fmt::format("{} has {} entries; {}", pathOf(key), array->size(), rule.expected));
   }
   std::vector<int> values;
   bool ok = true;
@@ -380,8 +376,8 @@ Field Table::integers(std::string_view key, std::vector<int>& out, const Integer
     const std::string entryPath = fmt::format("{}[{}]", pathOf(key), i);
     const auto* value = entry.as_integer();
     if (value == nullptr) {
-      problems_.add(entry, fmt::format("{} must be an integer ({}), got {}", entryPath,
-                                       rule.entry, describe(entry)));
+      problems_.add(entry, fmt::format("{} must be an integer ({}), got {}", entryPath, rule.entry,
+                                       describe(entry)));
       ok = false;
     } else if (value->get() < rule.min || value->get() > rule.max) {
       problems_.add(entry, fmt::format("{} = {} is out of range [{}, {}]{}", entryPath,
@@ -421,8 +417,7 @@ Field Table::invalid(const toml::node& node, std::string text) {
 }
 
 Field Table::wrongType(std::string_view key, const toml::node& node, std::string_view expected) {
-  return invalid(node,
-                 fmt::format("{} must be {}, got {}", pathOf(key), expected, describe(node)));
+  return invalid(node, fmt::format("{} must be {}, got {}", pathOf(key), expected, describe(node)));
 }
 
 }  // namespace facegate::config

@@ -124,10 +124,10 @@ struct IntegersRule {
   std::size_t maxEntries = 1;  // at least one entry, at most this many
   int min = 0;
   int max = 0;
-  std::string_view entries;   // what the entries are: "on/off durations in ms"
-  std::string_view entry;     // what one entry is: "a duration in ms"
-  std::string_view unit;      // after a range: " (ms)"
-  std::string expected;       // what the whole array must be, for a wrong number of entries
+  std::string_view entries;  // what the entries are: "on/off durations in ms"
+  std::string_view entry;    // what one entry is: "a duration in ms"
+  std::string_view unit;     // after a range: " (ms)"
+  std::string expected;      // what the whole array must be, for a wrong number of entries
 };
 
 // One TOML table of a schema. Each accessor names a key the table may hold; when the key is

@@ -102,9 +102,9 @@ int checkConfiguration(const Arguments& args, const config::Config& cfg) {
     fmt::print(stderr, "facegated: {}\n", p);
   }
   if (problems.empty()) {
-    fmt::print("facegated: configuration {} is usable\n",
-               args.start.configPath ? args.start.configPath->string()
-                                     : std::string("(embedded defaults)"));
+    fmt::print("facegated: configuration {} is usable\n", args.start.configPath
+                                                              ? args.start.configPath->string()
+                                                              : std::string("(embedded defaults)"));
   }
   return problems.empty() ? 0 : 1;
 }

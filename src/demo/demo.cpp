@@ -233,7 +233,8 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   auto& passages = world->passages_;
   idle(10);
   passage(*penny, &*pennyFace, "penny (volunteer, sealed template) shows her badge");
-  passages.push_back({"penny, a volunteer (sealed template), shows her badge", gate::Outcome::Granted});
+  passages.push_back(
+      {"penny, a volunteer (sealed template), shows her badge", gate::Outcome::Granted});
   idle(25);
   passage(*raj, &*rajFace, "raj (did not volunteer)");
   passages.push_back(
@@ -253,16 +254,17 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
       }
       steps.push_back({print[i], "a printed photo of penny with penny's borrowed badge"});
     }
-    passages.push_back(
-        {"someone holds up a printed photo of penny with her borrowed badge", gate::Outcome::Spoof});
+    passages.push_back({"someone holds up a printed photo of penny with her borrowed badge",
+                        gate::Outcome::Spoof});
   }
   idle(25);
   passage(*forged, &*amyFace, "a badge signed by another school's key");
-  passages.push_back({"amy shows a badge signed by another school's key", gate::Outcome::RejectBadge});
+  passages.push_back(
+      {"amy shows a badge signed by another school's key", gate::Outcome::RejectBadge});
   idle(25);
   passage(*bernadetteOld, &*bernadetteFace, "bernadette's old, revoked badge");
-  passages.push_back(
-      {"bernadette shows her old badge, revoked when she was re-enrolled", gate::Outcome::RejectBadge});
+  passages.push_back({"bernadette shows her old badge, revoked when she was re-enrolled",
+                      gate::Outcome::RejectBadge});
   idle(25);
   passage(*bernadette, nullptr, "bernadette's new badge, nobody in front of the camera");
   idle(50);  // the verification window runs out

@@ -20,8 +20,8 @@
 
 namespace facegate::store {
 namespace fs = std::filesystem;
-using detail::FileIdentity;
 using detail::Companion;
+using detail::FileIdentity;
 using detail::kCompanions;
 
 namespace {

@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
@@ -32,8 +34,6 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/face/models.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/app/settings.hpp"
-#include "facegate/app/station.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 
 namespace {

@@ -35,6 +35,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "facegate/app/settings.hpp"
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/keys.hpp"
 #include "facegate/camera/opencv_source.hpp"
@@ -45,7 +46,6 @@
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/frame_loop.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/app/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "facegate/store/database.hpp"
 #include "test_support.hpp"

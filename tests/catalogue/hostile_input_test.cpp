@@ -29,6 +29,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "facegate/app/settings.hpp"
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/base45.hpp"
 #include "facegate/badge/payload.hpp"
@@ -39,7 +40,6 @@
 #include "facegate/face/image_file.hpp"
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/gate.hpp"
-#include "facegate/app/settings.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "facegate/store/database.hpp"
 #include "test_support.hpp"

@@ -379,11 +379,12 @@ TEST(Parse, EveryEnumSpellingRoundTrips) {
     EXPECT_EQ(parsed(fmt::format("gpio.backend = \"{}\"", toString(backend))).gpio.backend,
               backend);
   }
-  for (const auto level :
-       {spdlog::level::trace, spdlog::level::debug, spdlog::level::info, spdlog::level::warn, spdlog::level::err}) {
+  for (const auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
+                           spdlog::level::warn, spdlog::level::err}) {
     EXPECT_EQ(parsed(fmt::format("logging.level = \"{}\"", toString(level))).logging.level, level);
   }
-  for (const auto target : {LogDestination::Auto, LogDestination::Journal, LogDestination::Stderr}) {
+  for (const auto target :
+       {LogDestination::Auto, LogDestination::Journal, LogDestination::Stderr}) {
     EXPECT_EQ(parsed(fmt::format("logging.target = \"{}\"", toString(target))).logging.target,
               target);
   }

@@ -7,15 +7,15 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
+#include "facegate/app/settings.hpp"
+#include "facegate/app/station.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/config/config.hpp"
+#include "facegate/demo/demo.hpp"
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/image_file.hpp"
-#include "facegate/demo/demo.hpp"
 #include "facegate/gate/frame_loop.hpp"
-#include "facegate/app/settings.hpp"
-#include "facegate/app/station.hpp"
 #include "facegate/liveness/synthetic.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"

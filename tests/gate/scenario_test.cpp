@@ -2,12 +2,12 @@
 // engine -> state machine -> logging signaller -> hash-chained audit log.
 #include <gtest/gtest.h>
 
-#include "facegate/config/config.hpp"
-#include "facegate/enrolment/registry.hpp"
-#include "facegate/demo/demo.hpp"
-#include "facegate/gate/frame_loop.hpp"
 #include "facegate/app/settings.hpp"
 #include "facegate/app/station.hpp"
+#include "facegate/config/config.hpp"
+#include "facegate/demo/demo.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/gate/frame_loop.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "test_support.hpp"
 

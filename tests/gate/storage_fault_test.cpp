@@ -17,11 +17,11 @@
 
 #include <gtest/gtest.h>
 
-#include "facegate/config/config.hpp"
-#include "facegate/enrolment/registry.hpp"
-#include "facegate/demo/demo.hpp"
-#include "facegate/gate/frame_loop.hpp"
 #include "facegate/app/settings.hpp"
+#include "facegate/config/config.hpp"
+#include "facegate/demo/demo.hpp"
+#include "facegate/enrolment/registry.hpp"
+#include "facegate/gate/frame_loop.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "faulty_vfs.hpp"
 #include "test_support.hpp"

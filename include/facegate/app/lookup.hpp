@@ -18,8 +18,8 @@ Result<config::Config> readConfig(const std::optional<std::filesystem::path>& pa
 
 // The models directory: `modelsFlag` (--models), else face.models_dir, else the default
 // search (face::findModelDir).
-Result<std::filesystem::path> modelDirFor(
-    const config::Config& config, const std::optional<std::filesystem::path>& modelsFlag);
+Result<std::filesystem::path> modelDirFor(const config::Config& config,
+                                          const std::optional<std::filesystem::path>& modelsFlag);
 
 // True when the configuration runs the demo scenario (camera.source = "demo"): its keys and
 // database are made up at start, none of the configured ones are used.

@@ -18,7 +18,7 @@ namespace facegate::app {
 
 // The keys a gate checks badges with.
 struct GateKeys {
-  badge::PublicKey publicKey{};                  // the school's: badges are signed with it
+  badge::PublicKey publicKey{};                     // the school's: badges are signed with it
   const badge::TemplateKey* templateKey = nullptr;  // nullptr: no on-badge templates here
   // storage.mode: the only kind of volunteer badge this gate accepts; nullopt accepts both
   // (the demo shows both).

@@ -78,7 +78,7 @@ struct BadgeConfig {
 // [face]
 struct FaceConfig {
   double threshold = face::kDefaultMatchThreshold;  // (0, 2]
-  int windowMs = 3000;      // 500..20000; long enough for decisionFrames() at camera.fps
+  int windowMs = 3000;  // 500..20000; long enough for decisionFrames() at camera.fps
   // 1..15: frames of one face per decision window when the liveness check is off; with it
   // on, the window is the larger of this and liveness.frames (decisionFrames()). Every frame
   // of the window is compared with the template and must match. (The former key `fusion`

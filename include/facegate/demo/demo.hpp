@@ -8,8 +8,8 @@
 
 #include "facegate/badge/keys.hpp"
 #include "facegate/camera/scenario_source.hpp"
-#include "facegate/demo/faces.hpp"
 #include "facegate/core/error.hpp"
+#include "facegate/demo/faces.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/gate/passage_machine.hpp"
 #include "facegate/store/database.hpp"

@@ -140,7 +140,8 @@ class PassageMachine {
   using TimePoint = Clock::time_point;
 
   struct Settings {
-    double threshold = face::kDefaultMatchThreshold;               // a frame matches when its distance is at most this
+    double threshold =
+        face::kDefaultMatchThreshold;        // a frame matches when its distance is at most this
     std::chrono::milliseconds window{3000};  // time for a complete window after the badge
     int frames = 3;  // frames of one face per decision window, every one compared (>= 1)
     std::chrono::milliseconds debounce{5000};
