@@ -10,7 +10,7 @@ gate::GateSettings gateSettingsFrom(const config::Config& c) {
   s.passage.debounce = std::chrono::milliseconds(c.badge.debounceMs);
   s.minFacePx = c.face.minFacePx;
   s.passage.liveness = c.liveness.enabled;
-  s.liveness = c.liveness;  // the check's own settings
+  s.liveness = static_cast<const liveness::Settings&>(c.liveness);  // without `enabled`
   s.patterns = c.gpio.patterns;
   return s;
 }
