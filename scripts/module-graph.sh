@@ -24,12 +24,12 @@ for a, b in re.findall(r'"(node\d+)" -> "(node\d+)"', text):
     if keep(a) and keep(b) and a != b:
         edges.setdefault(a, set()).add(b)
 def reach(start, skip):
-    seen, todo = set(), [n for n in edges.get(start, ()) if (start, n) != skip]
-    while todo:
-        n = todo.pop()
+    seen, pending = set(), [n for n in edges.get(start, ()) if (start, n) != skip]
+    while pending:
+        n = pending.pop()
         if n not in seen:
             seen.add(n)
-            todo.extend(edges.get(n, ()))
+            pending.extend(edges.get(n, ()))
     return seen
 short = lambda n: n.replace("facegate_", "") if n.startswith("facegate_") else n
 print("```mermaid")
