@@ -198,7 +198,7 @@ struct School {
     }
     s->db.emplace(std::move(*db));
     s->registry.emplace(*s->db, "catalogue");
-    const auto enrol = [&](const std::string& pupil, enrolment::StorageMode mode, bool replace,
+    const auto enrol = [&](const std::string& pupil, badge::BadgeKind mode, bool replace,
                            std::uint32_t seed) -> std::optional<badge::Badge> {
       enrolment::EnrolmentRequest r;
       r.pupilId = pupil;
@@ -216,11 +216,11 @@ struct School {
     };
     const auto text = [&](const badge::Badge& b) { return *badge::encodeBadge(b, s->key); };
 
-    auto sealed = enrol("P-SEALED", enrolment::StorageMode::Sealed, false, 1);
-    auto onBadge = enrol("P-ONBADGE", enrolment::StorageMode::OnBadge, false, 2);
-    auto first = enrol("P-REENROL", enrolment::StorageMode::Sealed, false, 3);
-    auto second = enrol("P-REENROL", enrolment::StorageMode::Sealed, true, 3);
-    auto erased = enrol("P-ERASED", enrolment::StorageMode::Sealed, false, 4);
+    auto sealed = enrol("P-SEALED", badge::BadgeKind::Sealed, false, 1);
+    auto onBadge = enrol("P-ONBADGE", badge::BadgeKind::OnBadge, false, 2);
+    auto first = enrol("P-REENROL", badge::BadgeKind::Sealed, false, 3);
+    auto second = enrol("P-REENROL", badge::BadgeKind::Sealed, true, 3);
+    auto erased = enrol("P-ERASED", badge::BadgeKind::Sealed, false, 4);
     auto plain = s->registry->issuePlainBadge("P-PLAIN", true, kNow - kDay, 365);
     if (!sealed || !onBadge || !first || !second || !erased || !plain) {
       ADD_FAILURE() << "cannot build the school";

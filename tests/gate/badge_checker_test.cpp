@@ -31,7 +31,7 @@ class BadgeCheckerTest : public ::testing::Test {
     registry_.emplace(*db_, "test");
   }
 
-  std::string enrol(const std::string& pupil, enrolment::StorageMode mode) {
+  std::string enrol(const std::string& pupil, badge::BadgeKind mode) {
     enrolment::EnrolmentRequest r;
     r.pupilId = pupil;
     r.consentRef = "F";
@@ -58,7 +58,7 @@ class BadgeCheckerTest : public ::testing::Test {
 };
 
 TEST_F(BadgeCheckerTest, SealedVolunteerGetsTheirTemplate) {
-  const auto text = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto text = enrol("P1", badge::BadgeKind::Sealed);
   const auto checked = check(text);
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Volunteer);
   // Named by its pseudonym, never by the serial the badge prints.
@@ -70,7 +70,7 @@ TEST_F(BadgeCheckerTest, SealedVolunteerGetsTheirTemplate) {
 }
 
 TEST_F(BadgeCheckerTest, OnBadgeVolunteerGetsTheTemplateFromTheBadge) {
-  const auto checked = check(enrol("P1", enrolment::StorageMode::OnBadge));
+  const auto checked = check(enrol("P1", badge::BadgeKind::OnBadge));
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Volunteer);
   ASSERT_TRUE(checked.templ);
   EXPECT_LT(face::distance(*checked.templ, someEmbedding()), 0.02);
@@ -85,9 +85,9 @@ TEST_F(BadgeCheckerTest, PlainBadgeIsANonVolunteer) {
 }
 
 TEST_F(BadgeCheckerTest, EachRejectionHasItsReason) {
-  const auto sealed = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto sealed = enrol("P1", badge::BadgeKind::Sealed);
   const auto sealedSerial = serial_;
-  const auto onBadge = enrol("P2", enrolment::StorageMode::OnBadge);
+  const auto onBadge = enrol("P2", badge::BadgeKind::OnBadge);
 
   EXPECT_EQ(check("not a badge").check.reason, "not-base45");
   EXPECT_EQ(check(sealed, badge::BadgeKind::OnBadge).check.reason, "wrong-storage-mode");
@@ -122,9 +122,9 @@ TEST_F(BadgeCheckerTest, EachRejectionHasItsReason) {
 }
 
 TEST_F(BadgeCheckerTest, AMovedSealedRowDoesNotOpen) {
-  const auto first = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto first = enrol("P1", badge::BadgeKind::Sealed);
   const auto firstSerial = serial_;
-  enrol("P2", enrolment::StorageMode::Sealed);
+  enrol("P2", badge::BadgeKind::Sealed);
   const auto secondSerial = serial_;
   // Give P1's badge the sealed row of P2.
   auto swap = db_->prepare(
