@@ -127,7 +127,7 @@ Result<std::string> Registry::ensurePupil(const std::string& pupilId,
   return ref;
 }
 
-Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) {
+Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT k.badge_ref_key FROM badges b JOIN audit_keys k USING (pupil_id) "
       "WHERE b.serial = ?1");
@@ -464,7 +464,7 @@ Result<void> Registry::erasePupil(const std::string& pupilId, std::int64_t now) 
   return erased;
 }
 
-Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
+Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT pupil_id, kind, issued_at, expires_at, revoked_at FROM badges WHERE serial = ?1");
   if (!q) {
@@ -496,7 +496,7 @@ Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
   return std::optional<BadgeRecord>(std::move(r));
 }
 
-Result<std::optional<SealedTemplate>> Registry::findSealedTemplate(std::uint64_t serial) {
+Result<std::optional<SealedTemplate>> Registry::findSealedTemplate(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT template_version, nonce, ciphertext FROM sealed_templates WHERE badge_serial = ?1");
   if (!q) {

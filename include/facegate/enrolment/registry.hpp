@@ -8,9 +8,9 @@
 
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/keys.hpp"
-#include "facegate/badge/kind.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/core/error.hpp"
+#include "facegate/enrolment/registry_view.hpp"
 #include "facegate/enrolment/sealing.hpp"
 #include "facegate/face/embedding.hpp"
 #include "facegate/store/database.hpp"
@@ -29,17 +29,6 @@ struct EnrolmentRequest {
   bool replace = false;          // re-enrol: revoke the pupil's existing badges
   std::int64_t now = 0;          // unix seconds
   std::int64_t validDays = 365;  // badge validity
-};
-
-struct BadgeRecord {
-  std::uint64_t serial = 0;
-  std::string pupilId;
-  badge::BadgeKind kind = badge::BadgeKind::Plain;
-  std::int64_t issuedAt = 0;
-  std::int64_t expiresAt = 0;
-  std::optional<std::int64_t> revokedAt;
-  // The badge's name in the audit log (audit/badge_ref.hpp); filled by findBadge().
-  std::optional<std::uint64_t> auditRef;
 };
 
 struct PupilSummary {
@@ -65,7 +54,8 @@ using BadgeDelivery = std::function<Result<void>(const badge::Badge&)>;
 // The school's registry: pupils, consent, badges and sealed templates, over a facegate
 // database. Every change runs in one transaction together with its audit record, so there
 // is never an enrolment without its audit trail nor the reverse. Borrows the Database.
-class Registry {
+// A gate gets it as a RegistryView: the reads, none of the changes.
+class Registry final : public RegistryView {
  public:
   // `witness` (borrowed, may be nullptr) is told the audit log's head after each change.
   Registry(store::Database& db, std::string actor, audit::HeadWitness* witness = nullptr)
@@ -96,12 +86,12 @@ class Registry {
   // the pupil's random pseudonym, which nothing links to the pupil any more.
   Result<void> erasePupil(const std::string& pupilId, std::int64_t now);
 
-  Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial);
+  Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial) const override;
   // The name the audit log gives badge `serial`: a keyed pseudonym under its pupil's key
   // (audit/badge_ref.hpp). nullopt for a badge that is not registered (never issued here, or
   // its pupil was erased).
-  Result<std::optional<std::uint64_t>> badgeRef(std::uint64_t serial);
-  Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial);
+  Result<std::optional<std::uint64_t>> badgeRef(std::uint64_t serial) const;
+  Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial) const override;
   Result<std::vector<PupilSummary>> list();
 
   audit::AuditLog& auditLog() { return log_; }
