@@ -75,8 +75,7 @@ Premises openPremises(const config::Config& c, face::FaceEngine& engine) {
     p.ownTemplateKey.emplace(orThrow(badge::TemplateKey::load(c.badge.templateKey)));
   }
   // The school's storage mode decides which volunteer badges this gate accepts.
-  p.volunteerKind = c.storage.mode == config::StorageMode::OnBadge ? badge::BadgeKind::OnBadge
-                                                                   : badge::BadgeKind::Sealed;
+  p.volunteerKind = c.storage.mode;
   p.ownDatabase.emplace(orThrow(store::Database::open(c.storage.database)));
   p.source = makeCamera(c.camera);
   return p;

@@ -112,8 +112,8 @@ int runEnroll(std::span<const std::string_view> argv) {
     request.minor = *minor;
   }
   if (const auto mode = args.value("--mode")) {
-    auto parsed = enrolment::storageModeFromString(*mode);
-    if (!parsed) {
+    const auto parsed = badge::parseBadgeKind(*mode);
+    if (!parsed || !badge::isVolunteerKind(*parsed)) {
       return reportError(cmd, fmt::format("--mode must be sealed or on-badge, got '{}'", *mode));
     }
     request.mode = *parsed;
@@ -143,7 +143,7 @@ int runEnroll(std::span<const std::string_view> argv) {
                                         request.pupilId));
   }
   std::optional<badge::TemplateKey> templateKey;
-  if (request.mode == enrolment::StorageMode::OnBadge) {
+  if (request.mode == badge::BadgeKind::OnBadge) {
     auto path = required(args, "--template-key");
     if (!path) {
       return reportError(cmd,
@@ -245,7 +245,7 @@ int runEnroll(std::span<const std::string_view> argv) {
     return reportError(cmd, published.error());
   }
   fmt::print("enrolled {} ({}, {}{}): badge {} valid until {}, written to {}\n", request.pupilId,
-             enrolment::toString(request.mode), request.minor ? "minor" : "adult",
+             badge::toString(request.mode), request.minor ? "minor" : "adult",
              photos.size() > 1 ? fmt::format(", template from {} photos", photos.size()) : "",
              formatSerial(issued->serial), formatDate(issued->expiresAt), badgeOut.string());
   if (args.has("--print-payload")) {
@@ -282,9 +282,10 @@ int runList(std::span<const std::string_view> argv) {
   for (const auto& p : *pupils) {
     const std::string pupil = terminalSafe(p.pupilId);
     const std::string faceCheck =
-        p.enrolled ? fmt::format("yes ({}, {})", terminalSafe(p.storageMode.value_or("?")),
-                                 formatDate(p.consentedAt.value_or(0)))
-                   : "no (paper pass)";
+        p.enrolled
+            ? fmt::format("yes ({}, {})", p.storageMode ? badge::toString(*p.storageMode) : "?",
+                          formatDate(p.consentedAt.value_or(0)))
+            : "no (paper pass)";
     if (p.badges.empty()) {
       fmt::print("{:<16} {:<6} {:<22} -\n", pupil, p.minor ? "yes" : "no", faceCheck);
     }
@@ -293,8 +294,8 @@ int runList(std::span<const std::string_view> argv) {
                                 : b.expiresAt <= now ? std::string("expired")
                                                      : std::string("valid");
       fmt::print("{:<16} {:<6} {:<22} {:<16} {:<9} {:<10} {}\n", pupil, p.minor ? "yes" : "no",
-                 faceCheck, formatSerial(b.serial), terminalSafe(b.kind), formatDate(b.expiresAt),
-                 state);
+                 faceCheck, formatSerial(b.serial), badge::toString(b.kind),
+                 formatDate(b.expiresAt), state);
     }
   }
   fmt::print("{} pupil(s)\n", pupils->size());

@@ -22,9 +22,10 @@ constexpr std::size_t kMaxGateIdChars = 64;
 constexpr std::size_t kMaxCameraSourceChars = 1024;
 constexpr int kMaxGpioLine = 1023;
 
-constexpr std::array<Spelling<StorageMode>, 2> kStorageModes{{
-    {"sealed", StorageMode::Sealed},
-    {"on-badge", StorageMode::OnBadge},
+// storage.mode: a volunteer's badge kind, spelt as the database and the desk spell it.
+constexpr std::array<Spelling<badge::BadgeKind>, 2> kStorageModes{{
+    {badge::toString(badge::BadgeKind::Sealed), badge::BadgeKind::Sealed},
+    {badge::toString(badge::BadgeKind::OnBadge), badge::BadgeKind::OnBadge},
 }};
 // face.fusion: deprecated, accepted (and still checked, so that a typo is named) with a
 // warning. Every frame of a decision window must now match; no fusion rule applies.
@@ -329,7 +330,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   readLogging(root.table("logging"), config.logging);
   root.finish();
 
-  if (config.storage.mode == StorageMode::OnBadge && config.badge.templateKey.empty() &&
+  if (config.storage.mode == badge::BadgeKind::OnBadge && config.badge.templateKey.empty() &&
       !templateKey.invalid()) {
     problems.add(mode.line,
                  "storage.mode = \"on-badge\" needs badge.template_key: the key file that opens "
@@ -393,9 +394,6 @@ Result<Config> loadConfig(const fs::path& path) {
   return config;
 }
 
-std::string_view toString(StorageMode mode) noexcept {
-  return spell(kStorageModes, mode);
-}
 std::string_view toString(GpioBackend backend) noexcept {
   return spell(kGpioBackends, backend);
 }

@@ -140,7 +140,7 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  const auto enrol = [&](const std::string& person, enrolment::StorageMode mode,
+  const auto enrol = [&](const std::string& person, badge::BadgeKind mode,
                          bool replace) -> Result<std::string> {
     auto templ = volunteerTemplate(engine, faces, person);
     if (!templ) {
@@ -161,11 +161,11 @@ Result<std::unique_ptr<DemoWorld>> DemoWorld::create(face::FaceEngine& engine,
     return badge::encodeBadge(*issued, school);
   };
 
-  auto penny = enrol("penny", enrolment::StorageMode::Sealed, false);
-  auto leonard = enrol("leonard", enrolment::StorageMode::OnBadge, false);
-  auto sheldon = enrol("sheldon", enrolment::StorageMode::Sealed, false);
-  auto bernadetteOld = enrol("bernadette", enrolment::StorageMode::Sealed, false);
-  auto bernadette = enrol("bernadette", enrolment::StorageMode::Sealed, true);  // lost her badge
+  auto penny = enrol("penny", badge::BadgeKind::Sealed, false);
+  auto leonard = enrol("leonard", badge::BadgeKind::OnBadge, false);
+  auto sheldon = enrol("sheldon", badge::BadgeKind::Sealed, false);
+  auto bernadetteOld = enrol("bernadette", badge::BadgeKind::Sealed, false);
+  auto bernadette = enrol("bernadette", badge::BadgeKind::Sealed, true);  // lost her badge
   for (const auto* r : {&penny, &leonard, &sheldon, &bernadetteOld, &bernadette}) {
     if (!*r) {
       return tl::unexpected(r->error());

@@ -48,21 +48,16 @@ badge::Badge newBadge(badge::BadgeKind kind, const std::string& pupilId, std::in
   return b;
 }
 
+// A kind read back from the database: its CHECK constraint admits only toString()'s names,
+// so any other text is a row this code did not write.
+Result<badge::BadgeKind> kindFromDb(const std::string& text, std::string_view column) {
+  if (auto kind = badge::parseBadgeKind(text)) {
+    return *kind;
+  }
+  return fail(ErrorCode::StorageCorrupt, fmt::format("{} holds an unknown badge kind", column));
+}
+
 }  // namespace
-
-std::string_view toString(StorageMode mode) {
-  return mode == StorageMode::Sealed ? "sealed" : "on-badge";
-}
-
-std::optional<StorageMode> storageModeFromString(std::string_view text) {
-  if (text == "sealed") {
-    return StorageMode::Sealed;
-  }
-  if (text == "on-badge") {
-    return StorageMode::OnBadge;
-  }
-  return std::nullopt;
-}
 
 bool isValidPupilId(std::string_view id) {
   return !id.empty() && id.size() <= badge::kMaxPupilIdLength &&
@@ -132,7 +127,7 @@ Result<std::string> Registry::ensurePupil(const std::string& pupilId,
   return ref;
 }
 
-Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) {
+Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT k.badge_ref_key FROM badges b JOIN audit_keys k USING (pupil_id) "
       "WHERE b.serial = ?1");
@@ -158,7 +153,7 @@ Result<std::optional<std::uint64_t>> Registry::badgeRef(std::uint64_t serial) {
   return std::optional<std::uint64_t>(ref);
 }
 
-Result<void> Registry::insertBadge(const badge::Badge& b, std::string_view kind) {
+Result<void> Registry::insertBadge(const badge::Badge& b) {
   auto insert = db_.prepare(
       "INSERT INTO badges (serial, pupil_id, kind, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, "
       "?5)");
@@ -167,7 +162,7 @@ Result<void> Registry::insertBadge(const badge::Badge& b, std::string_view kind)
   }
   insert->bind(1, toDb(b.serial))
       .bind(2, std::string_view(b.pupilId))
-      .bind(3, kind)
+      .bind(3, badge::toString(b.kind))
       .bind(4, b.issuedAt)
       .bind(5, b.expiresAt);
   return insert->run();
@@ -222,13 +217,16 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
   if (request.validDays < 1 || request.validDays > 3660) {
     return fail(ErrorCode::InvalidArgument, "badge validity must be 1 to 3660 days");
   }
-  if (request.mode == StorageMode::OnBadge && templateKey == nullptr) {
+  if (!badge::isVolunteerKind(request.mode)) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("a volunteer's template is stored sealed or on-badge, not {}",
+                            badge::toString(request.mode)));
+  }
+  if (request.mode == badge::BadgeKind::OnBadge && templateKey == nullptr) {
     return fail(ErrorCode::InvalidArgument, "on-badge mode needs the school's template key");
   }
 
-  badge::Badge issued = newBadge(
-      request.mode == StorageMode::Sealed ? badge::BadgeKind::Sealed : badge::BadgeKind::OnBadge,
-      request.pupilId, request.now, request.validDays);
+  badge::Badge issued = newBadge(request.mode, request.pupilId, request.now, request.validDays);
   auto ok = db_.transaction([&]() -> Result<void> {
     auto existing = db_.prepare("SELECT 1 FROM enrolments WHERE pupil_id = ?1");
     if (!existing) {
@@ -269,14 +267,14 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
         .bind(3, request.guardianConsentRef)
         .bind(4, request.now)
         .bind(5, std::int64_t{kTemplateVersion})
-        .bind(6, toString(request.mode));
+        .bind(6, badge::toString(request.mode));
     if (auto r = upsert->run(); !r) {
       return r;
     }
-    if (auto r = insertBadge(issued, toString(request.mode)); !r) {
+    if (auto r = insertBadge(issued); !r) {
       return r;
     }
-    if (request.mode == StorageMode::Sealed) {
+    if (request.mode == badge::BadgeKind::Sealed) {
       issued.secret.emplace(badge::newBadgeSecret());
       const SealedTemplate sealed = sealTemplate(templ, *issued.secret, issued.serial);
       auto insert = db_.prepare(
@@ -306,7 +304,7 @@ Result<badge::Badge> Registry::enrol(const EnrolmentRequest& request, const face
     }
     event.badgeRef = *badgeRef;
     event.detail = fmt::format("mode={} minor={} guardian_consent={} template_version={}",
-                               toString(request.mode), request.minor ? 1 : 0,
+                               badge::toString(request.mode), request.minor ? 1 : 0,
                                request.guardianConsentRef ? 1 : 0, kTemplateVersion);
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
@@ -354,15 +352,16 @@ Result<badge::Badge> Registry::issuePlainBadge(const std::string& pupilId, bool 
     if (auto r = revokeAllOf(pupilId, now); !r) {  // one valid badge per pupil
       return r;
     }
-    if (auto r = insertBadge(issued, "plain"); !r) {
+    if (auto r = insertBadge(issued); !r) {
       return r;
     }
     auto badgeRef = this->badgeRef(issued.serial);
     if (!badgeRef) {
       return tl::unexpected(badgeRef.error());
     }
+    const std::string detail = fmt::format("kind={}", badge::toString(issued.kind));
     audit::AuditEvent event{now,       actor_,       "badge-issue", *ref,
-                            *badgeRef, std::nullopt, std::nullopt,  "kind=plain"};
+                            *badgeRef, std::nullopt, std::nullopt,  detail};
     if (auto r = log_.append(event); !r) {
       return tl::unexpected(r.error());
     }
@@ -465,7 +464,7 @@ Result<void> Registry::erasePupil(const std::string& pupilId, std::int64_t now) 
   return erased;
 }
 
-Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
+Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT pupil_id, kind, issued_at, expires_at, revoked_at FROM badges WHERE serial = ?1");
   if (!q) {
@@ -479,7 +478,11 @@ Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
   if (!*row) {
     return std::optional<BadgeRecord>();
   }
-  BadgeRecord r{serial,        q->text(0),   q->text(1),  q->integer(2),
+  auto kind = kindFromDb(q->text(1), "badges.kind");
+  if (!kind) {
+    return tl::unexpected(kind.error());
+  }
+  BadgeRecord r{serial,        q->text(0),   *kind,       q->integer(2),
                 q->integer(3), std::nullopt, std::nullopt};
   if (!q->isNull(4)) {
     r.revokedAt = q->integer(4);
@@ -493,7 +496,7 @@ Result<std::optional<BadgeRecord>> Registry::findBadge(std::uint64_t serial) {
   return std::optional<BadgeRecord>(std::move(r));
 }
 
-Result<std::optional<SealedTemplate>> Registry::findSealedTemplate(std::uint64_t serial) {
+Result<std::optional<SealedTemplate>> Registry::findSealedTemplate(std::uint64_t serial) const {
   auto q = db_.prepare(
       "SELECT template_version, nonce, ciphertext FROM sealed_templates WHERE badge_serial = ?1");
   if (!q) {
@@ -545,7 +548,11 @@ Result<std::vector<PupilSummary>> Registry::list() {
     p.minor = q->integer(2) != 0;
     p.enrolled = !q->isNull(3);
     if (p.enrolled) {
-      p.storageMode = q->text(3);
+      auto mode = kindFromDb(q->text(3), "enrolments.storage_mode");
+      if (!mode) {
+        return tl::unexpected(mode.error());
+      }
+      p.storageMode = *mode;
       p.consentedAt = q->integer(4);
     }
     b->reset();
@@ -558,7 +565,11 @@ Result<std::vector<PupilSummary>> Registry::list() {
       if (!*brow) {
         break;
       }
-      BadgeRecord r{fromDb(b->integer(0)), p.pupilId,    b->text(1),  b->integer(2),
+      auto kind = kindFromDb(b->text(1), "badges.kind");
+      if (!kind) {
+        return tl::unexpected(kind.error());
+      }
+      BadgeRecord r{fromDb(b->integer(0)), p.pupilId,    *kind,       b->integer(2),
                     b->integer(3),         std::nullopt, std::nullopt};
       if (!b->isNull(4)) {
         r.revokedAt = b->integer(4);

@@ -12,16 +12,6 @@ CheckedBadge rejected(std::optional<std::uint64_t> badgeRef, std::string reason)
                       std::nullopt};
 }
 
-// The registry's spelling of a badge kind (badges.kind).
-std::string_view kindName(badge::BadgeKind kind) {
-  switch (kind) {
-    case badge::BadgeKind::Plain: return "plain";
-    case badge::BadgeKind::Sealed: return "sealed";
-    case badge::BadgeKind::OnBadge: return "on-badge";
-  }
-  return "";
-}
-
 }  // namespace
 
 CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) {
@@ -46,10 +36,10 @@ CheckedBadge BadgeChecker::check(std::string_view qrText, std::int64_t unixNow) 
   }
   // The badge must be the one on record: same pupil and same kind (a volunteer's serial in a
   // plain badge would skip the face check).
-  if ((*record)->pupilId != badge->pupilId || (*record)->kind != kindName(badge->kind)) {
+  if ((*record)->pupilId != badge->pupilId || (*record)->kind != badge->kind) {
     return rejected(ref, "record-mismatch");
   }
-  if (badge->kind != badge::BadgeKind::Plain && volunteerKind_ && badge->kind != *volunteerKind_) {
+  if (badge::isVolunteerKind(badge->kind) && volunteerKind_ && badge->kind != *volunteerKind_) {
     return rejected(ref, "wrong-storage-mode");
   }
   switch (badge->kind) {

@@ -32,7 +32,7 @@ std::string refText(const std::optional<std::uint64_t>& badgeRef) {
 
 }  // namespace
 
-Gate::Gate(const GateSettings& settings, face::FaceEngine& engine, BadgeChecker& badges,
+Gate::Gate(const GateSettings& settings, face::FaceAnalyser& engine, BadgeChecker& badges,
            signal::Signaller& signaller, audit::AuditLog& audit, WallClock& wall,
            ServiceNotifier& notifier)
     : settings_(settings),

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "facegate/core/logging.hpp"
+
 namespace facegate::gate {
 
 std::string_view toString(Outcome outcome) {
@@ -45,6 +47,25 @@ std::string_view toString(State state) {
   return "unknown";
 }
 
+namespace {
+
+std::string_view toString(PassageMachine::Fault fault) {
+  switch (fault) {
+    case PassageMachine::Fault::Camera: return "camera";
+    case PassageMachine::Fault::Storage: return "storage";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void PassageMachine::ignored(std::string_view event, std::string_view why) const {
+  // Debug, not warning: see the header. Only the event's name and the state: never what the
+  // event carried (distances, liveness scores, badge fingerprints).
+  logger("gate")->debug("event {} ignored in state {}{}{}", event, toString(state_),
+                        why.empty() ? "" : ": ", why);
+}
+
 void PassageMachine::reconfigure(const Settings& settings) {
   if (state_ == State::Idle || state_ == State::OutOfService) {
     settings_ = settings;
@@ -66,7 +87,15 @@ bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
       recentBadges_[badge] = now;
     }
   }
-  if (state_ != State::Idle || recentlySeen) {
+  if (state_ != State::Idle) {
+    ignored("qr-decoded", state_ == State::OutOfService ? "out of service"
+                          : state_ == State::BadgeRead || state_ == State::Verifying
+                              ? "a passage is under way (one at a time)"
+                              : "a passage has just ended");
+    return false;
+  }
+  if (recentlySeen) {
+    ignored("qr-decoded", "the same badge was seen within the debounce (the same passage)");
     return false;
   }
   currentBadge_ = badge;
@@ -83,6 +112,7 @@ bool PassageMachine::qrDecoded(const BadgeFingerprint& badge, TimePoint now) {
 
 std::optional<Decision> PassageMachine::badgeChecked(const BadgeCheck& check, TimePoint now) {
   if (state_ != State::BadgeRead) {
+    ignored("badge-checked", "no badge was being read");
     return std::nullopt;
   }
   badgeRef_ = check.badgeRef;
@@ -107,10 +137,12 @@ bool PassageMachine::windowComplete() const {
 
 std::optional<Decision> PassageMachine::face(const FaceSample& sample, TimePoint now) {
   if (state_ != State::Verifying) {
+    ignored("face", "no face is being verified");
     return std::nullopt;
   }
   if (windowComplete()) {
-    return std::nullopt;  // the window is full; still waiting for the liveness verdict
+    ignored("face", "the window is complete, waiting for the liveness verdict");
+    return std::nullopt;
   }
   window_.push_back(sample);
   compared_.push_back(sample.distance);
@@ -124,6 +156,7 @@ std::optional<Decision> PassageMachine::face(const FaceSample& sample, TimePoint
 
 void PassageMachine::trackBroken(TimePoint /*now*/) {
   if (state_ != State::Verifying) {
+    ignored("track-broken", "no face is being verified");
     return;
   }
   // The frames so far showed another face, or a face that went away: they never count
@@ -137,6 +170,9 @@ void PassageMachine::trackBroken(TimePoint /*now*/) {
 std::optional<Decision> PassageMachine::livenessJudged(const LivenessVerdict& verdict,
                                                        TimePoint now) {
   if (state_ != State::Verifying || !settings_.liveness || liveness_) {
+    ignored("liveness-judged", state_ != State::Verifying ? "no face is being verified"
+                               : !settings_.liveness      ? "the liveness check is off"
+                                                          : "this window's face is already judged");
     return std::nullopt;
   }
   liveness_ = verdict;
@@ -186,6 +222,10 @@ std::optional<Decision> PassageMachine::tick(TimePoint now) {
 }
 
 std::optional<Decision> PassageMachine::fault(Fault fault, TimePoint now, std::string what) {
+  if (state_ == State::OutOfService && hasFault(fault)) {
+    ignored(fmt::format("fault({})", toString(fault)), "that fault is already known");
+    return std::nullopt;
+  }
   faults_ |= static_cast<unsigned>(fault);
   if (state_ == State::OutOfService) {
     return std::nullopt;  // already out of service; leaving it now takes both repairs
@@ -203,6 +243,10 @@ std::optional<Decision> PassageMachine::fault(Fault fault, TimePoint now, std::s
 }
 
 void PassageMachine::repaired(Fault fault, TimePoint now) {
+  if (!hasFault(fault)) {
+    ignored(fmt::format("repaired({})", toString(fault)), "that fault was not known");
+    return;
+  }
   faults_ &= ~static_cast<unsigned>(fault);
   if (state_ != State::OutOfService || faults_ != 0) {
     return;

@@ -151,7 +151,7 @@ TEST(Defaults, AreTheDocumentedValues) {
     ASSERT_TRUE(c.gpio.patterns.contains(name)) << name;
     EXPECT_EQ(c.gpio.patterns.at(name), onOffMs) << name;
   }
-  EXPECT_EQ(c.storage.mode, StorageMode::Sealed);
+  EXPECT_EQ(c.storage.mode, badge::BadgeKind::Sealed);
   EXPECT_EQ(c.storage.database, fs::path("/var/lib/facegate/facegate.db"));
   EXPECT_EQ(c.audit.retentionDays, 30);
   EXPECT_EQ(c.logging.level, spdlog::level::info);
@@ -276,7 +276,7 @@ target = "journal"
   e.gpio.activeLow = true;
   e.gpio.patterns["granted"] = {{10, 5000, 10}};
   e.gpio.patterns["out_of_service"] = {{5000}};
-  e.storage.mode = StorageMode::OnBadge;
+  e.storage.mode = badge::BadgeKind::OnBadge;
   e.storage.database = "/data/gate.db";
   e.audit.retentionDays = 3650;
   e.logging.level = spdlog::level::trace;
@@ -361,9 +361,9 @@ TEST(Parse, GateIdMayUseEveryAllowedCharacter) {
 }
 
 TEST(Parse, EveryEnumSpellingRoundTrips) {
-  for (const auto mode : {StorageMode::Sealed, StorageMode::OnBadge}) {
-    const auto text =
-        fmt::format("[storage]\nmode = \"{}\"\n[badge]\ntemplate_key = \"k\"\n", toString(mode));
+  for (const auto mode : {badge::BadgeKind::Sealed, badge::BadgeKind::OnBadge}) {
+    const auto text = fmt::format("[storage]\nmode = \"{}\"\n[badge]\ntemplate_key = \"k\"\n",
+                                  badge::toString(mode));
     EXPECT_EQ(parsed(text).storage.mode, mode) << text;
   }
   // face.fusion is deprecated: still checked, accepted with a warning naming its line.
@@ -388,7 +388,7 @@ TEST(Parse, EveryEnumSpellingRoundTrips) {
     EXPECT_EQ(parsed(fmt::format("logging.target = \"{}\"", toString(target))).logging.target,
               target);
   }
-  EXPECT_EQ(toString(StorageMode::OnBadge), "on-badge");
+  EXPECT_EQ(badge::toString(badge::BadgeKind::OnBadge), "on-badge");
   EXPECT_EQ(toString(spdlog::level::warn), "warn");
 }
 

@@ -428,11 +428,11 @@ std::string runWorkerUntilKilled(const fs::path& self, const std::vector<std::st
 struct PupilModel {
   enum class State { Absent, Plain, Enrolled };
   State state = State::Absent;
-  std::string auditRef;                         // learned from the first record naming them
-  std::uint64_t active = 0;                     // the one valid badge, 0 after a revocation
-  std::map<std::uint64_t, std::string> badges;  // every badge since (re)creation: kind
-  std::map<std::uint64_t, std::uint64_t> refs;  // serial -> the badge's audit pseudonym
-  std::optional<badge::BadgeSecret> secret;     // the active sealed badge's, if acknowledged
+  std::string auditRef;                              // learned from the first record naming them
+  std::uint64_t active = 0;                          // the one valid badge, 0 after a revocation
+  std::map<std::uint64_t, badge::BadgeKind> badges;  // every badge since (re)creation: kind
+  std::map<std::uint64_t, std::uint64_t> refs;       // serial -> the badge's audit pseudonym
+  std::optional<badge::BadgeSecret> secret;          // the active sealed badge's, if acknowledged
 };
 
 // An audit record an operation must have written. Empty subject: the pupil's new pseudonym.
@@ -771,7 +771,8 @@ void Harness::apply(store::Database& db, Operation& op,
       }
       pupil.active = serial;
       pupil.refs[serial] = *last.badgeRef;
-      pupil.badges[pupil.active] = op.kind == OpKind::Enrol ? "sealed" : "plain";
+      pupil.badges[pupil.active] =
+          op.kind == OpKind::Enrol ? badge::BadgeKind::Sealed : badge::BadgeKind::Plain;
       pupil.secret = std::move(op.secret);  // none if the enrolment was not acknowledged
       break;
     }
@@ -815,9 +816,9 @@ void Harness::checkRegistry(store::Database& db) {
       violation(fmt::format("{} is {}a volunteer in the registry, expected the opposite", p.pupilId,
                             p.enrolled ? "" : "not "));
     }
-    if (p.enrolled && p.storageMode != "sealed") {
+    if (p.enrolled && p.storageMode != badge::BadgeKind::Sealed) {
       violation(fmt::format("{}'s storage mode is {}, expected sealed", p.pupilId,
-                            p.storageMode.value_or("missing")));
+                            p.storageMode ? badge::toString(*p.storageMode) : "missing"));
     }
     enrolled += p.enrolled ? 1 : 0;
     if (p.badges.size() != m.badges.size()) {
@@ -829,7 +830,7 @@ void Harness::checkRegistry(store::Database& db) {
       const auto kind = m.badges.find(b.serial);
       if (kind == m.badges.end() || kind->second != b.kind) {
         violation(fmt::format("{}'s badge {} ({}) is not one that was issued to them", p.pupilId,
-                              hex64(b.serial), b.kind));
+                              hex64(b.serial), badge::toString(b.kind)));
       }
       if (b.revokedAt.has_value() == (b.serial == m.active)) {
         violation(fmt::format("{}'s badge {} is {}, expected {}", p.pupilId, hex64(b.serial),
@@ -837,7 +838,7 @@ void Harness::checkRegistry(store::Database& db) {
                               b.revokedAt ? "valid" : "revoked"));
       }
       const auto sealed = must(registry.findSealedTemplate(b.serial), "reading a template");
-      const bool wanted = b.serial == m.active && b.kind == "sealed";
+      const bool wanted = b.serial == m.active && b.kind == badge::BadgeKind::Sealed;
       if (sealed.has_value() != wanted) {
         violation(fmt::format("{}'s badge {} {} a sealed template", p.pupilId, hex64(b.serial),
                               wanted ? "lost its" : "still has"));

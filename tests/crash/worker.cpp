@@ -180,7 +180,7 @@ Result<void> Worker::enrol(int index) {
   request.minor = true;
   request.consentRef = fmt::format("FORM-CRASH-{}", opBase_ + ops_);
   request.guardianConsentRef = fmt::format("GUARDIAN-CRASH-{}", opBase_ + ops_);
-  request.mode = enrolment::StorageMode::Sealed;
+  request.mode = badge::BadgeKind::Sealed;
   request.replace = view.state == PupilView::State::Enrolled;
   request.now = wallNow();
   const face::Embedding templ = syntheticTemplate(index);

@@ -1,5 +1,6 @@
 #include "facegate/enrolment/registry.hpp"
 
+#include <map>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -125,7 +126,7 @@ TEST_F(RegistryTest, SealedEnrolmentStoresOnlyTheSealedTemplate) {
 TEST_F(RegistryTest, OnBadgeEnrolmentKeepsNoTemplateInTheDatabase) {
   const auto key = badge::TemplateKey::generate();
   auto r = request("P1");
-  r.mode = StorageMode::OnBadge;
+  r.mode = badge::BadgeKind::OnBadge;
   EXPECT_FALSE(registry_->enrol(r, randomEmbedding(3), nullptr)) << "needs the template key";
   auto issued = registry_->enrol(r, randomEmbedding(3), &key);
   ASSERT_TRUE(issued) << issued.error().message;
@@ -166,6 +167,82 @@ TEST_F(RegistryTest, PlainBadgeForANonVolunteer) {
   ASSERT_EQ(list->size(), 1U);
   EXPECT_FALSE(list->front().enrolled);
   EXPECT_EQ(list->front().badges.size(), 1U);
+}
+
+TEST_F(RegistryTest, APlainModeIsRefusedForAVolunteerAndNothingIsWritten) {
+  auto r = request("P1");
+  r.mode = badge::BadgeKind::Plain;
+  const auto issued = registry_->enrol(r, randomEmbedding(1), nullptr);
+  ASSERT_FALSE(issued);
+  EXPECT_EQ(issued.error().code, ErrorCode::InvalidArgument);
+  EXPECT_NE(issued.error().message.find("plain"), std::string::npos) << issued.error().message;
+  EXPECT_EQ(count("SELECT count(*) FROM pupils"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_events"), 0);
+}
+
+// Existing databases hold these names: the enum's spelling must write exactly them.
+TEST_F(RegistryTest, KindsAreWrittenUnderTheNamesExistingDatabasesHold) {
+  const auto key = badge::TemplateKey::generate();
+  auto sealed = registry_->enrol(request("P1"), randomEmbedding(1), nullptr);
+  auto onBadgeRequest = request("P2");
+  onBadgeRequest.mode = badge::BadgeKind::OnBadge;
+  auto onBadge = registry_->enrol(onBadgeRequest, randomEmbedding(2), &key);
+  auto plain = registry_->issuePlainBadge("P3", true, kNow, 30);
+  ASSERT_TRUE(sealed && onBadge && plain);
+  const auto text = [&](const std::string& sql) {
+    auto q = db_->prepare(sql);
+    EXPECT_TRUE(q && q->step().value_or(false)) << sql;
+    return q ? q->text(0) : std::string();
+  };
+  EXPECT_EQ(text("SELECT kind FROM badges WHERE pupil_id = 'P1'"), "sealed");
+  EXPECT_EQ(text("SELECT kind FROM badges WHERE pupil_id = 'P2'"), "on-badge");
+  EXPECT_EQ(text("SELECT kind FROM badges WHERE pupil_id = 'P3'"), "plain");
+  EXPECT_EQ(text("SELECT storage_mode FROM enrolments WHERE pupil_id = 'P1'"), "sealed");
+  EXPECT_EQ(text("SELECT storage_mode FROM enrolments WHERE pupil_id = 'P2'"), "on-badge");
+  EXPECT_EQ(text("SELECT group_concat(substr(detail, 1, instr(detail || ' ', ' ') - 1), ',') "
+                 "FROM (SELECT detail FROM audit_events ORDER BY seq)"),
+            "mode=sealed,mode=on-badge,kind=plain");
+}
+
+// Rows as an earlier version wrote them, by their text: read back as their kinds.
+TEST_F(RegistryTest, RowsWrittenAsTextReadBackAsTheirKinds) {
+  ASSERT_TRUE(db_->exec(
+      "INSERT INTO pupils (pupil_id, minor, audit_ref, created_at) VALUES ('P1', 1, 'p-1', 1);"
+      "INSERT INTO enrolments (pupil_id, consent_ref, consented_at, template_version, "
+      "storage_mode) VALUES ('P1', 'FORM-1', 1, 1, 'on-badge');"
+      "INSERT INTO badges (serial, pupil_id, kind, issued_at, expires_at, revoked_at) VALUES "
+      "(11, 'P1', 'plain', 1, 2, 2), (12, 'P1', 'sealed', 2, 3, 3), (13, 'P1', 'on-badge', 3, 4, "
+      "NULL);"));
+  const std::map<std::uint64_t, badge::BadgeKind> expected = {{11, badge::BadgeKind::Plain},
+                                                              {12, badge::BadgeKind::Sealed},
+                                                              {13, badge::BadgeKind::OnBadge}};
+  for (const auto& [serial, kind] : expected) {
+    auto record = registry_->findBadge(serial);
+    ASSERT_TRUE(record && *record) << serial;
+    EXPECT_EQ((*record)->kind, kind) << serial;
+  }
+  auto list = registry_->list();
+  ASSERT_TRUE(list) << list.error().message;
+  ASSERT_EQ(list->size(), 1U);
+  EXPECT_EQ(list->front().storageMode, badge::BadgeKind::OnBadge);
+  ASSERT_EQ(list->front().badges.size(), 3U);
+  for (const auto& b : list->front().badges) {
+    EXPECT_EQ(b.kind, expected.at(b.serial)) << b.serial;
+  }
+}
+
+// A kind the schema forbids (written with its checks switched off): a corrupt row, never
+// taken for some kind.
+TEST_F(RegistryTest, AnUnknownKindOnDiskIsACorruptRow) {
+  auto issued = registry_->issuePlainBadge("P1", true, kNow, 30);
+  ASSERT_TRUE(issued);
+  ASSERT_TRUE(db_->exec("PRAGMA ignore_check_constraints = ON; UPDATE badges SET kind = 'Plain'"));
+  const auto record = registry_->findBadge(issued->serial);
+  ASSERT_FALSE(record);
+  EXPECT_EQ(record.error().code, ErrorCode::StorageCorrupt);
+  const auto list = registry_->list();
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().code, ErrorCode::StorageCorrupt);
 }
 
 TEST_F(RegistryTest, VolunteeringRevokesThePlainBadgeAndVolunteersGetNoPlainBadge) {

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::int64_t kNow = 1'780'000'000;
 
-class RoundTrip : public ::testing::TestWithParam<StorageMode> {
+class RoundTrip : public ::testing::TestWithParam<badge::BadgeKind> {
  protected:
   void SetUp() override {
     FACEGATE_REQUIRE_MODELS();
@@ -39,7 +39,7 @@ class RoundTrip : public ::testing::TestWithParam<StorageMode> {
 };
 
 TEST_P(RoundTrip, EnrolRenderScanVerifyUnsealMatch) {
-  const StorageMode mode = GetParam();
+  const badge::BadgeKind mode = GetParam();
   auto db = store::Database::open(dir_ / "school.db");
   ASSERT_TRUE(db);
   Registry registry(*db, "desk:test");
@@ -82,7 +82,7 @@ TEST_P(RoundTrip, EnrolRenderScanVerifyUnsealMatch) {
   ASSERT_TRUE(record && *record && !(*record)->revokedAt);
 
   Result<face::Embedding> opened = fail(ErrorCode::Internal, "unset");
-  if (mode == StorageMode::Sealed) {
+  if (mode == badge::BadgeKind::Sealed) {
     auto sealed = registry.findSealedTemplate(badge->serial);
     ASSERT_TRUE(sealed && *sealed);
     opened = unsealTemplate(**sealed, *badge->secret, badge->serial);
@@ -102,10 +102,10 @@ TEST_P(RoundTrip, EnrolRenderScanVerifyUnsealMatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BothStorageModes, RoundTrip,
-                         ::testing::Values(StorageMode::Sealed, StorageMode::OnBadge),
-                         [](const ::testing::TestParamInfo<StorageMode>& p) {
-                           return p.param == StorageMode::Sealed ? std::string("Sealed")
-                                                                 : std::string("OnBadge");
+                         ::testing::Values(badge::BadgeKind::Sealed, badge::BadgeKind::OnBadge),
+                         [](const ::testing::TestParamInfo<badge::BadgeKind>& p) {
+                           return p.param == badge::BadgeKind::Sealed ? std::string("Sealed")
+                                                                      : std::string("OnBadge");
                          });
 
 TEST(Quantisation, FixtureDistancesMoveByLessThanAHundredth) {

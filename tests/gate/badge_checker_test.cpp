@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "facegate/enrolment/registry.hpp"
+
 #include "test_support.hpp"
 
 namespace facegate::gate {
@@ -31,7 +33,7 @@ class BadgeCheckerTest : public ::testing::Test {
     registry_.emplace(*db_, "test");
   }
 
-  std::string enrol(const std::string& pupil, enrolment::StorageMode mode) {
+  std::string enrol(const std::string& pupil, badge::BadgeKind mode) {
     enrolment::EnrolmentRequest r;
     r.pupilId = pupil;
     r.consentRef = "F";
@@ -57,8 +59,70 @@ class BadgeCheckerTest : public ::testing::Test {
   std::uint64_t serial_ = 0;
 };
 
+// The checker holds the registry as a read-only view. This one answers from the real
+// registry, or fails as a database that cannot be read, and counts what it was asked.
+class ProbedView final : public enrolment::RegistryView {
+ public:
+  explicit ProbedView(const enrolment::RegistryView& inner) : inner_(inner) {}
+
+  Result<std::optional<enrolment::BadgeRecord>> findBadge(std::uint64_t serial) const override {
+    ++badgeReads;
+    if (badgesFail) {
+      return fail(ErrorCode::StorageFailure, "disk I/O error");
+    }
+    return inner_.findBadge(serial);
+  }
+  Result<std::optional<enrolment::SealedTemplate>> findSealedTemplate(
+      std::uint64_t serial) const override {
+    ++templateReads;
+    if (templatesFail) {
+      return fail(ErrorCode::StorageFailure, "disk I/O error");
+    }
+    return inner_.findSealedTemplate(serial);
+  }
+
+  bool badgesFail = false;
+  bool templatesFail = false;
+  mutable int badgeReads = 0;
+  mutable int templateReads = 0;
+
+ private:
+  const enrolment::RegistryView& inner_;
+};
+
+TEST_F(BadgeCheckerTest, ReadsOnlyWhatABadgeNeedsAndRejectsWhatCannotBeRead) {
+  const auto sealed = enrol("P1", badge::BadgeKind::Sealed);
+  const auto ref = *registry_->badgeRef(serial_);
+  ProbedView view(*registry_);
+  BadgeChecker checker(view, key_.publicKey(), &templateKey_);
+
+  // A forged badge is refused before anything is read.
+  const auto otherKey = badge::SigningKey::generate();
+  BadgeChecker forgedChecker(view, otherKey.publicKey(), &templateKey_);
+  EXPECT_EQ(forgedChecker.check(sealed, kNow).check.reason, "other-school");
+  EXPECT_EQ(view.badgeReads + view.templateReads, 0);
+
+  const auto granted = checker.check(sealed, kNow);
+  EXPECT_EQ(granted.check.kind, BadgeCheck::Kind::Volunteer);
+  EXPECT_EQ(view.badgeReads, 1);
+  EXPECT_EQ(view.templateReads, 1);
+
+  view.templatesFail = true;
+  const auto noTemplate = checker.check(sealed, kNow);
+  EXPECT_EQ(noTemplate.check.kind, BadgeCheck::Kind::Rejected);
+  EXPECT_EQ(noTemplate.check.reason, "database-error");
+  EXPECT_EQ(noTemplate.check.badgeRef, ref) << "the badge is known by then";
+  EXPECT_FALSE(noTemplate.templ);
+
+  view.badgesFail = true;
+  const auto noRecord = checker.check(sealed, kNow);
+  EXPECT_EQ(noRecord.check.reason, "database-error");
+  EXPECT_FALSE(noRecord.check.badgeRef) << "nothing names a badge that could not be read";
+  EXPECT_FALSE(noRecord.templ);
+}
+
 TEST_F(BadgeCheckerTest, SealedVolunteerGetsTheirTemplate) {
-  const auto text = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto text = enrol("P1", badge::BadgeKind::Sealed);
   const auto checked = check(text);
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Volunteer);
   // Named by its pseudonym, never by the serial the badge prints.
@@ -70,7 +134,7 @@ TEST_F(BadgeCheckerTest, SealedVolunteerGetsTheirTemplate) {
 }
 
 TEST_F(BadgeCheckerTest, OnBadgeVolunteerGetsTheTemplateFromTheBadge) {
-  const auto checked = check(enrol("P1", enrolment::StorageMode::OnBadge));
+  const auto checked = check(enrol("P1", badge::BadgeKind::OnBadge));
   EXPECT_EQ(checked.check.kind, BadgeCheck::Kind::Volunteer);
   ASSERT_TRUE(checked.templ);
   EXPECT_LT(face::distance(*checked.templ, someEmbedding()), 0.02);
@@ -85,9 +149,9 @@ TEST_F(BadgeCheckerTest, PlainBadgeIsANonVolunteer) {
 }
 
 TEST_F(BadgeCheckerTest, EachRejectionHasItsReason) {
-  const auto sealed = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto sealed = enrol("P1", badge::BadgeKind::Sealed);
   const auto sealedSerial = serial_;
-  const auto onBadge = enrol("P2", enrolment::StorageMode::OnBadge);
+  const auto onBadge = enrol("P2", badge::BadgeKind::OnBadge);
 
   EXPECT_EQ(check("not a badge").check.reason, "not-base45");
   EXPECT_EQ(check(sealed, badge::BadgeKind::OnBadge).check.reason, "wrong-storage-mode");
@@ -122,9 +186,9 @@ TEST_F(BadgeCheckerTest, EachRejectionHasItsReason) {
 }
 
 TEST_F(BadgeCheckerTest, AMovedSealedRowDoesNotOpen) {
-  const auto first = enrol("P1", enrolment::StorageMode::Sealed);
+  const auto first = enrol("P1", badge::BadgeKind::Sealed);
   const auto firstSerial = serial_;
-  enrol("P2", enrolment::StorageMode::Sealed);
+  enrol("P2", badge::BadgeKind::Sealed);
   const auto secondSerial = serial_;
   // Give P1's badge the sealed row of P2.
   auto swap = db_->prepare(

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string>
+
+#include "log_capture.hpp"
 
 namespace facegate::gate {
 namespace {
@@ -477,6 +480,108 @@ TEST_F(LivenessMachine, TheVerdictOfOnePassageDoesNotCarryOver) {
   ASSERT_TRUE(m_.qrDecoded(BadgeFingerprint{2}, at(1400ms)));
   ASSERT_FALSE(m_.badgeChecked({BadgeCheck::Kind::Volunteer, 43, ""}, at(1405ms)));
   EXPECT_TRUE(m_.wantsLiveness());
+}
+
+// --- Ignored events: said in the log, never silently ---------------------------------------
+
+class IgnoredEvents : public Machine {
+ protected:
+  // The one line the last events logged: at debug, naming the event and the state, and
+  // holding none of `secrets` (what the event carried).
+  void expectLogged(const std::string& text, const std::vector<std::string>& secrets = {}) {
+    const auto lines = log_.lines();
+    ASSERT_EQ(lines.size(), 1U) << "expected one line with '" << text << "', got "
+                                << ::testing::PrintToString(lines);
+    EXPECT_EQ(lines[0].rfind("debug ", 0), 0U) << lines[0];
+    EXPECT_NE(lines[0].find(text), std::string::npos) << lines[0];
+    for (const auto& secret : secrets) {
+      EXPECT_EQ(lines[0].find(secret), std::string::npos) << lines[0];
+    }
+    log_.clear();
+  }
+
+  test::LogCapture log_{"gate"};
+};
+
+TEST_F(IgnoredEvents, OutsideTheirStatesEachIsLoggedWithItsStateAndNothingItCarried) {
+  EXPECT_FALSE(m_.badgeChecked({Kind::Volunteer, 4242, ""}, at(0ms)));
+  expectLogged("event badge-checked ignored in state idle", {"4242"});
+  EXPECT_FALSE(m_.face({0.123456, 1, 0}, at(0ms)));
+  expectLogged("event face ignored in state idle", {"0.123", "0,12"});
+  m_.trackBroken(at(0ms));
+  expectLogged("event track-broken ignored in state idle");
+  EXPECT_FALSE(m_.livenessJudged({true, "device-border", "border=0.987"}, at(0ms)));
+  expectLogged("event liveness-judged ignored in state idle", {"0.987", "device-border"});
+  m_.repaired(PassageMachine::Fault::Camera, at(0ms));
+  expectLogged("event repaired(camera) ignored in state idle");
+  EXPECT_EQ(m_.state(), State::Idle) << "ignored: nothing changed";
+
+  startVerifying(10ms);
+  log_.clear();
+  EXPECT_FALSE(m_.qrDecoded(kBadgeB, at(50ms)));
+  expectLogged("event qr-decoded ignored in state verifying: a passage is under way");
+  EXPECT_FALSE(m_.badgeChecked({Kind::Rejected, 7, "revoked"}, at(60ms)));
+  expectLogged("event badge-checked ignored in state verifying");
+  EXPECT_FALSE(m_.livenessJudged({false, "", ""}, at(70ms)));
+  expectLogged("event liveness-judged ignored in state verifying: the liveness check is off");
+  EXPECT_EQ(m_.state(), State::Verifying);
+
+  ASSERT_TRUE(m_.cameraLost(at(100ms), "camera unplugged"));
+  log_.clear();
+  EXPECT_FALSE(m_.cameraLost(at(200ms), "still unplugged"));
+  expectLogged("event fault(camera) ignored in state out-of-service", {"unplugged"});
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(300ms)));
+  expectLogged("event qr-decoded ignored in state out-of-service");
+  m_.repaired(PassageMachine::Fault::Storage, at(400ms));
+  expectLogged("event repaired(storage) ignored in state out-of-service");
+  EXPECT_EQ(m_.state(), State::OutOfService);
+}
+
+TEST_F(IgnoredEvents, ABadgeStillInViewIsLoggedInTheCooldownAndTheDebounce) {
+  ASSERT_TRUE(m_.qrDecoded(kBadgeA, at(0ms)));
+  ASSERT_TRUE(m_.badgeChecked({Kind::NonVolunteer, 8, ""}, at(10ms)));
+  m_.tick(at(40ms));
+  ASSERT_EQ(m_.state(), State::Cooldown);
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(500ms)));
+  expectLogged("event qr-decoded ignored in state cooldown: a passage has just ended");
+  m_.tick(at(1100ms));
+  ASSERT_EQ(m_.state(), State::Idle);
+  EXPECT_FALSE(m_.qrDecoded(kBadgeA, at(1200ms)));
+  expectLogged("event qr-decoded ignored in state idle: the same badge was seen within");
+}
+
+TEST_F(IgnoredEvents, AFullWindowWaitingForLivenessLogsTheFacesItDoesNotTake) {
+  auto s = settings();
+  s.liveness = true;
+  m_.reconfigure(s);
+  startVerifying(0ms);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(m_.face({0.3, 1, 0}, at(std::chrono::milliseconds(100 + 30 * i))));
+  }
+  EXPECT_TRUE(log_.lines().empty()) << ::testing::PrintToString(log_.lines());
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(200ms)));
+  expectLogged("event face ignored in state verifying: the window is complete");
+  EXPECT_TRUE(m_.livenessJudged({false, "", "border=0.1"}, at(210ms)));
+  EXPECT_FALSE(m_.livenessJudged({false, "", "border=0.1"}, at(220ms)));
+  expectLogged("event liveness-judged ignored in state");
+}
+
+// The events a state takes say nothing: the log holds ignored events only.
+TEST_F(IgnoredEvents, APassageTakenEdgeByEdgeLogsNothing) {
+  startVerifying(0ms);
+  EXPECT_FALSE(m_.face({0.3, 1, 0}, at(100ms)));
+  m_.trackBroken(at(120ms));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(m_.face({0.3, 1, 0}, at(std::chrono::milliseconds(150 + 30 * i))));
+  }
+  ASSERT_TRUE(m_.face({0.3, 1, 0}, at(240ms)));
+  m_.tick(at(250ms));
+  m_.tick(at(1300ms));
+  ASSERT_EQ(m_.state(), State::Idle);
+  ASSERT_TRUE(m_.cameraLost(at(1400ms), "camera unplugged"));
+  m_.cameraRestored(at(1500ms));
+  EXPECT_EQ(m_.state(), State::Idle);
+  EXPECT_TRUE(log_.lines().empty()) << ::testing::PrintToString(log_.lines());
 }
 
 }  // namespace

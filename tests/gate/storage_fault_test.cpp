@@ -3,33 +3,46 @@
 // the gap in the chain — once writes succeed again. The faults are injected under SQLite by
 // a VFS (tests/support/faulty_vfs.hpp) so the production code runs unchanged; the full-disk
 // case is also run on a real, small tmpfs when the test may mount one.
+//
+// The storage path does not depend on how faces are found: one test runs the demo's school
+// with the real face engine (and the liveness check), so that the path as deployed stays
+// covered; the others run a school of painted faces (tests/support/painted_faces.hpp) and
+// need no models.
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <random>
 #include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "facegate/app/settings.hpp"
+#include "facegate/badge/qr.hpp"
+#include "facegate/camera/scenario_source.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/demo/demo.hpp"
 #include "facegate/enrolment/registry.hpp"
+#include "facegate/face/engine.hpp"
 #include "facegate/gate/frame_loop.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "faulty_vfs.hpp"
+#include "painted_faces.hpp"
 #include "test_support.hpp"
 
 namespace facegate::gate {
 namespace {
 
-// Replays the demo scenario and lets the test repair the fault after a number of frames.
+// Replays a scenario and lets the test repair the fault after a number of frames.
 class RepairingSource final : public camera::FrameSource {
  public:
   RepairingSource(camera::FrameSource& inner, std::function<void(std::uint64_t)> onFrame)
@@ -49,6 +62,204 @@ class RepairingSource final : public camera::FrameSource {
   camera::FrameSource& inner_;
   std::function<void(std::uint64_t)> onFrame_;
   std::uint64_t frames_ = 0;
+};
+
+// The demo's school and scenario without the models: templates the test makes, and pupils
+// whose faces are painted where they stand. The same kinds of passage as the demo, in the
+// order the storage tests rely on: a sealed volunteer granted first, an on-badge volunteer
+// granted last, after a camera outage. (No presentation attack: a painted face has no
+// texture for the liveness check to judge, so the check is off here.)
+class PaintedSchool {
+ public:
+  static constexpr int kFps = demo::DemoWorld::kFps;
+
+  static std::unique_ptr<PaintedSchool> create() {
+    std::unique_ptr<PaintedSchool> school(new PaintedSchool());
+    return school->build() ? std::move(school) : nullptr;
+  }
+  ~PaintedSchool() { database_.reset(); }  // before its directory goes
+  PaintedSchool(const PaintedSchool&) = delete;
+  PaintedSchool& operator=(const PaintedSchool&) = delete;
+
+  store::Database& database() { return *database_; }
+  const badge::PublicKey& publicKey() const { return publicKey_; }
+  const badge::TemplateKey& templateKey() const { return templateKey_; }
+  face::FaceAnalyser& faces() { return faces_; }
+  std::unique_ptr<camera::ScenarioSource> takeSource() { return std::move(source_); }
+  const std::vector<demo::DemoPassage>& passages() const { return passages_; }
+  const std::filesystem::path& directory() const { return dir_.path(); }
+
+ private:
+  PaintedSchool() = default;
+
+  static face::Embedding randomEmbedding(std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> component(0.0F, 0.09F);
+    face::Embedding e;
+    for (auto& v : e.values()) {
+      v = component(rng);
+    }
+    return e;
+  }
+
+  // The same person seen by a camera: `templ` moved by exactly `distance`, in a random
+  // direction.
+  static face::Embedding seenAt(const face::Embedding& templ, double distance, std::uint32_t seed) {
+    const face::Embedding direction = randomEmbedding(seed);
+    double norm = 0.0;
+    for (const float v : direction.values()) {
+      norm += double(v) * v;
+    }
+    face::Embedding out = templ.copy();
+    for (std::size_t i = 0; i < face::kEmbeddingSize; ++i) {
+      out.values()[i] += static_cast<float>(distance * direction.values()[i] / std::sqrt(norm));
+    }
+    return out;
+  }
+
+  static cv::Mat wall() {
+    cv::Mat frame(kFrameSize, CV_8UC3);
+    for (int y = 0; y < frame.rows; ++y) {
+      const auto shade = static_cast<unsigned char>(150 + 40 * y / frame.rows);
+      frame.row(y).setTo(cv::Scalar(shade - 10, shade, shade + 5));
+    }
+    return frame;
+  }
+
+  // The badge held up lower left, as in the demo.
+  static bool placeBadge(cv::Mat& frame, const std::string& payload) {
+    auto qr = badge::renderQr(payload, 1, 4);
+    if (!qr) {
+      ADD_FAILURE() << qr.error().message;
+      return false;
+    }
+    const int module = std::max(2, 230 / qr->cols);
+    cv::Mat big;
+    cv::resize(*qr, big, cv::Size(qr->cols * module, qr->rows * module), 0, 0, cv::INTER_NEAREST);
+    cv::Mat bgr;
+    cv::cvtColor(big, bgr, cv::COLOR_GRAY2BGR);
+    bgr.copyTo(frame(cv::Rect(10, frame.rows - bgr.rows - 10, bgr.cols, bgr.rows)));
+    return true;
+  }
+
+  bool build() {
+    auto db = store::Database::open(dir_ / "school.db");
+    if (!db) {
+      ADD_FAILURE() << db.error().message;
+      return false;
+    }
+    database_.emplace(std::move(*db));
+    const auto school = badge::SigningKey::generate();
+    const auto otherSchool = badge::SigningKey::generate();
+    publicKey_ = school.publicKey();
+    enrolment::Registry registry(*database_, "desk:painted");
+    const std::int64_t now = std::time(nullptr);
+    std::uint32_t seed = 0;
+    std::map<std::string, face::Embedding> templates;
+    const auto enrol = [&](const std::string& pupil, badge::BadgeKind mode,
+                           bool replace) -> std::optional<std::string> {
+      if (!templates.contains(pupil)) {
+        templates.emplace(pupil, randomEmbedding(++seed));
+      }
+      enrolment::EnrolmentRequest request;
+      request.pupilId = pupil;
+      request.consentRef = "FORM-" + pupil;
+      request.guardianConsentRef = "GUARDIAN-" + pupil;
+      request.mode = mode;
+      request.replace = replace;
+      request.now = now;
+      auto issued = registry.enrol(request, templates.at(pupil), &templateKey_);
+      if (!issued) {
+        ADD_FAILURE() << pupil << ": " << issued.error().message;
+        return std::nullopt;
+      }
+      return *badge::encodeBadge(*issued, school);
+    };
+    const auto anna = enrol("anna", badge::BadgeKind::Sealed, false);
+    const auto ben = enrol("ben", badge::BadgeKind::OnBadge, false);
+    const auto chloe = enrol("chloe", badge::BadgeKind::Sealed, false);
+    const auto fayOld = enrol("fay", badge::BadgeKind::Sealed, false);
+    const auto fay = enrol("fay", badge::BadgeKind::Sealed, true);  // lost her badge
+    auto eveBadge = registry.issuePlainBadge("eve", true, now, 365);
+    if (!anna || !ben || !chloe || !fayOld || !fay || !eveBadge) {
+      ADD_FAILURE() << "the painted school could not be enrolled";
+      return false;
+    }
+    const std::string eve = *badge::encodeBadge(*eveBadge, school);
+    badge::Badge forgedBadge;
+    forgedBadge.kind = badge::BadgeKind::Plain;
+    forgedBadge.serial = badge::newBadgeSerial();
+    forgedBadge.pupilId = "dan";
+    forgedBadge.issuedAt = now;
+    forgedBadge.expiresAt = now + 86'400;
+    const std::string forged = *badge::encodeBadge(forgedBadge, otherSchool);
+
+    // At the gate: each volunteer 0.35 from their template (the threshold is 0.58), dan and
+    // eve nobody's.
+    const cv::Vec3b annaFace = faces_.addPerson(seenAt(templates.at("anna"), 0.35, 101));
+    const cv::Vec3b benFace = faces_.addPerson(seenAt(templates.at("ben"), 0.35, 102));
+    const cv::Vec3b fayFace = faces_.addPerson(seenAt(templates.at("fay"), 0.35, 103));
+    const cv::Vec3b danFace = faces_.addPerson(randomEmbedding(104));
+    const cv::Vec3b eveFace = faces_.addPerson(randomEmbedding(105));
+
+    std::vector<camera::ScenarioSource::Step> steps;
+    const auto idle = [&](int frames) {
+      for (int i = 0; i < frames; ++i) {
+        steps.push_back({wall(), "nobody"});
+      }
+    };
+    // One passage: the badge held up with the face already in view, then the face alone.
+    bool rendered = true;
+    const auto passage = [&](const std::string& payload, const cv::Vec3b* face,
+                             const std::string& who, Outcome expected) {
+      cv::Mat faceOnly = wall();
+      if (face != nullptr) {
+        test::PaintedFaces::paint(faceOnly, kFaceAt, *face);
+      }
+      cv::Mat withBadge = faceOnly.clone();
+      rendered = placeBadge(withBadge, payload) && rendered;
+      for (int i = 0; i < 3; ++i) {
+        steps.push_back({withBadge, who});
+      }
+      for (int i = 0; i < 8; ++i) {
+        steps.push_back({faceOnly, who});
+      }
+      passages_.push_back({who, expected});
+    };
+    idle(10);
+    passage(*anna, &annaFace, "anna, a volunteer (sealed template), shows her badge",
+            Outcome::Granted);
+    idle(25);
+    passage(eve, &eveFace, "eve did not volunteer: paper pass", Outcome::ManualCheck);
+    idle(25);
+    passage(*chloe, &danFace, "dan holds chloe's badge", Outcome::Mismatch);
+    idle(25);
+    passage(forged, &danFace, "dan shows a badge signed by another school", Outcome::RejectBadge);
+    idle(25);
+    passage(*fayOld, &fayFace, "fay shows her old, revoked badge", Outcome::RejectBadge);
+    idle(25);
+    passage(*fay, nullptr, "fay's new badge, nobody in front of the camera", Outcome::Timeout);
+    idle(70);  // the verification window runs out
+    steps.push_back({cv::Mat(), "camera outage"});
+    passages_.push_back({"the camera stops delivering frames", Outcome::OutOfService});
+    idle(15);
+    passage(*ben, &benFace, "ben, a volunteer (template in his badge), after the outage",
+            Outcome::Granted);
+    idle(25);
+    source_ = std::make_unique<camera::ScenarioSource>(std::move(steps), kFps);
+    return rendered;
+  }
+
+  static inline const cv::Size kFrameSize{640, 480};
+  static inline const cv::Rect kFaceAt{380, 110, 200, 200};  // a pupil at the gate
+
+  test::TempDir dir_;  // first: outlives the database in it
+  std::optional<store::Database> database_;
+  badge::PublicKey publicKey_{};
+  badge::TemplateKey templateKey_ = badge::TemplateKey::generate();
+  test::PaintedFaces faces_;
+  std::unique_ptr<camera::ScenarioSource> source_;
+  std::vector<demo::DemoPassage> passages_;
 };
 
 struct Seen {
@@ -106,37 +317,60 @@ class TimingNotifier final : public ServiceNotifier {
 class StorageFault : public ::testing::Test {
  protected:
   void SetUp() override {
-    FACEGATE_REQUIRE_MODELS();
     test::installFaultyVfs();  // before any database is opened
     test::armStorageFault(test::StorageFault::None);
+  }
+  void TearDown() override { test::armStorageFault(test::StorageFault::None); }
+
+  // The painted school, with the face-engine double: no models.
+  void makeWorld() {
+    painted_ = PaintedSchool::create();
+    ASSERT_TRUE(painted_);
+    use(*painted_, painted_->faces(), false);
+  }
+
+  // The demo's school, with the real face engine and the liveness check, as facegated runs
+  // the demo. The test must have checked that the models are there.
+  void makeDemoWorld() {
     face::EngineOptions options;
     options.upsampleWhenNoFace = false;
     auto engine = face::FaceEngine::load(test::modelDir(), options);
     ASSERT_TRUE(engine) << engine.error().message;
     engine_ = std::move(*engine);
-  }
-  void TearDown() override { test::armStorageFault(test::StorageFault::None); }
-
-  void makeWorld() {
     auto world = demo::DemoWorld::create(*engine_, test::dataDir() / "faces");
     ASSERT_TRUE(world) << world.error().message;
-    world_ = std::move(*world);
-    // The demo's first passage is a volunteer who is granted: the one the fault must stop.
-    ASSERT_EQ(world_->passages().front().expected, Outcome::Granted);
+    demo_ = std::move(*world);
+    use(*demo_, *engine_, true);
   }
 
-  // Runs the demo scenario with the storage broken by `breakIt` from the start, and
+  template <typename World>
+  void use(World& world, face::FaceAnalyser& faces, bool liveness) {
+    database_ = &world.database();
+    publicKey_ = world.publicKey();
+    templateKey_ = &world.templateKey();
+    source_ = world.takeSource();
+    passages_ = world.passages();
+    directory_ = world.directory();
+    faces_ = &faces;
+    liveness_ = liveness;
+    // The first passage is a volunteer who is granted: the one the fault must stop.
+    ASSERT_EQ(passages_.front().expected, Outcome::Granted);
+  }
+
+  // Runs the world's scenario with the storage broken by `breakIt` from the start, and
   // repaired by `repair` `repairAfterFrames` frames after the first decision was withheld.
   // `wall` is the gate's wall clock (a manual one, standing still, by default).
   void runScenario(const std::function<void()>& breakIt, const std::function<void()>& repair,
                    std::uint64_t repairAfterFrames, WallClock* wall = nullptr) {
-    enrolment::Registry registry(world_->database(), "gate-test");
-    BadgeChecker checker(registry, world_->publicKey(), &world_->templateKey());
-    audit::AuditLog log(world_->database());
+    enrolment::Registry registry(*database_, "gate-test");
+    BadgeChecker checker(registry, publicKey_, templateKey_);
+    audit::AuditLog log(*database_);
     ManualWallClock still(std::time(nullptr));
-    GateSettings settings = app::gateSettingsFrom(config::defaults());
+    config::Config cfg = config::defaults();
+    cfg.liveness.enabled = liveness_;
+    GateSettings settings = app::gateSettingsFrom(cfg);
     settings.gateId = "gate-test";
-    Gate gate(settings, *engine_, checker, signaller_, log, wall != nullptr ? *wall : still,
+    Gate gate(settings, *faces_, checker, signaller_, log, wall != nullptr ? *wall : still,
               timing_);
 
     bool faulty = true;
@@ -148,8 +382,7 @@ class StorageFault : public ::testing::Test {
         firstWithheldAt = frame;
       }
     };
-    auto scenario = world_->takeSource();
-    RepairingSource source(*scenario, [&](std::uint64_t n) {
+    RepairingSource source(*source_, [&](std::uint64_t n) {
       frame = n;
       if (faulty && firstWithheldAt && n == *firstWithheldAt + repairAfterFrames) {
         repair();
@@ -160,6 +393,7 @@ class StorageFault : public ::testing::Test {
         statesWhileFaulty_.push_back(gate.state());
         std::this_thread::sleep_for(paceWhileFaulty_);  // a camera's pace, if the test asks
       }
+      std::this_thread::sleep_for(pace_);
       if (!faulty && gate.state() == State::Idle && !backAtFrame_ && !gate.storageFaulted()) {
         backAtFrame_ = n;
       }
@@ -228,14 +462,27 @@ class StorageFault : public ::testing::Test {
     EXPECT_EQ(std::next(gap)->event.action, "in_service");
   }
 
+  // The world the scenario runs in, and what the gate needs of it.
+  std::unique_ptr<PaintedSchool> painted_;
   std::unique_ptr<face::FaceEngine> engine_;
-  std::unique_ptr<demo::DemoWorld> world_;
+  std::unique_ptr<demo::DemoWorld> demo_;
+  store::Database* database_ = nullptr;
+  badge::PublicKey publicKey_{};
+  const badge::TemplateKey* templateKey_ = nullptr;
+  std::unique_ptr<camera::ScenarioSource> source_;
+  std::vector<demo::DemoPassage> passages_;
+  std::filesystem::path directory_;
+  face::FaceAnalyser* faces_ = nullptr;
+  bool liveness_ = false;
+
   signal::LoggingSignaller signaller_;
   RecordingNotifier notifier_;
   TimingNotifier timing_{notifier_};
   // Real time between frames while the fault lasts (the scenario's frames otherwise come as
   // fast as the gate takes them), so that an outage lasts seconds of wall time.
   std::chrono::milliseconds paceWhileFaulty_{0};
+  // The same for every frame, for a test that needs the scenario to last.
+  std::chrono::milliseconds pace_{0};
   std::vector<Seen> seen_;
   std::vector<State> statesWhileFaulty_;
   std::optional<std::uint64_t> faultyUntilFrame_;
@@ -243,8 +490,10 @@ class StorageFault : public ::testing::Test {
   std::vector<audit::AuditRecord> records_;
 };
 
+// On the real face engine, with the liveness check: the path as deployed.
 TEST_F(StorageFault, AFailingFsyncWithholdsEveryDecisionUntilTheLogCanBeWrittenAgain) {
-  makeWorld();
+  FACEGATE_REQUIRE_MODELS();
+  ASSERT_NO_FATAL_FAILURE(makeDemoWorld());
   const auto before = test::injectedStorageFailures();
   runScenario([] { test::armStorageFault(test::StorageFault::FsyncFails); },
               [] { test::armStorageFault(test::StorageFault::None); }, 45);
@@ -253,7 +502,7 @@ TEST_F(StorageFault, AFailingFsyncWithholdsEveryDecisionUntilTheLogCanBeWrittenA
 }
 
 TEST_F(StorageFault, AFullDiskWithholdsEveryDecisionUntilThereIsSpaceAgain) {
-  makeWorld();
+  ASSERT_NO_FATAL_FAILURE(makeWorld());
   const auto before = test::injectedStorageFailures();
   runScenario([] { test::armStorageFault(test::StorageFault::DiskFull); },
               [] { test::armStorageFault(test::StorageFault::None); }, 45);
@@ -268,14 +517,14 @@ TEST_F(StorageFault, AFullDiskWithholdsEveryDecisionUntilThereIsSpaceAgain) {
 // storage_fault record must give the outage's real start and length: measured here on a wall
 // clock that runs at real speed, against when the decision was taken and the lock released.
 TEST_F(StorageFault, ALockedDatabaseFailsClosedWithoutStallingTheFrameLoop) {
-  makeWorld();
+  ASSERT_NO_FATAL_FAILURE(makeWorld());
   RunningWallClock wall(std::time(nullptr));
   paceWhileFaulty_ = std::chrono::milliseconds(1000 / demo::DemoWorld::kFps);  // ~3 s locked
   std::optional<store::Database> desk;  // the other connection, holding the lock
   std::int64_t releasedAt = 0;
   runScenario(
       [&] {
-        auto opened = store::Database::open(world_->database().path());
+        auto opened = store::Database::open(database_->path());
         ASSERT_TRUE(opened) << opened.error().message;
         desk.emplace(std::move(*opened));
         ASSERT_TRUE(desk->exec("BEGIN IMMEDIATE"));
@@ -316,13 +565,16 @@ TEST_F(StorageFault, ALockedDatabaseFailsClosedWithoutStallingTheFrameLoop) {
 // A desk's brief transactions (100 ms each, 100 ms apart, for the whole scenario) cost the
 // gate a short wait, not its service: every decision is recorded and signalled.
 TEST_F(StorageFault, BriefDeskTransactionsDoNotPutTheGateOutOfService) {
-  makeWorld();
+  ASSERT_NO_FATAL_FAILURE(makeWorld());
+  // The painted faces take no time to find: 10 ms a frame makes the scenario last ~3 s, over
+  // some fifteen of the desk's transactions.
+  pace_ = std::chrono::milliseconds(10);
   std::atomic<bool> done{false};
   std::atomic<int> transactions{0};
   std::thread desk;
   runScenario(
       [&] {
-        desk = std::thread([&, path = world_->database().path()] {
+        desk = std::thread([&, path = database_->path()] {
           auto db = store::Database::open(path);
           if (!db) {
             ADD_FAILURE() << db.error().message;
@@ -342,7 +594,7 @@ TEST_F(StorageFault, BriefDeskTransactionsDoNotPutTheGateOutOfService) {
   done = true;
   desk.join();
   EXPECT_GT(transactions.load(), 5);
-  const auto& expected = world_->passages();
+  const auto& expected = passages_;
   ASSERT_EQ(seen_.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_FALSE(seen_[i].withheld) << expected[i].who;
@@ -366,19 +618,19 @@ TEST_F(StorageFault, ARealFullTmpfsFailsClosedAndRecoversWhenSpaceReturns) {
     std::filesystem::path at;
     ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
   } unmount{mountPoint};
-  struct DropWorld {  // the demo's files go before the tmpfs does
-    std::unique_ptr<demo::DemoWorld>& world;
+  struct DropWorld {  // the school's files go before the tmpfs does
+    std::unique_ptr<PaintedSchool>& world;
     ~DropWorld() { world.reset(); }
-  } dropWorld{world_};
+  } dropWorld{painted_};
   const char* oldTmp = std::getenv("TMPDIR");
   const std::string restoreTmp = oldTmp != nullptr ? oldTmp : "";
   ::setenv("TMPDIR", mountPoint.c_str(), 1);
-  makeWorld();
+  ASSERT_NO_FATAL_FAILURE(makeWorld());
   oldTmp != nullptr ? ::setenv("TMPDIR", restoreTmp.c_str(), 1) : ::unsetenv("TMPDIR");
-  ASSERT_EQ(world_->directory().string().rfind(mountPoint.string(), 0), 0U)
-      << "the demo's database is on the tmpfs";
+  ASSERT_EQ(directory_.string().rfind(mountPoint.string(), 0), 0U)
+      << "the school's database is on the tmpfs";
   // Nothing left in the WAL to overwrite in place: every new record needs new blocks.
-  ASSERT_TRUE(world_->database().exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  ASSERT_TRUE(database_->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
 
   const auto filler = mountPoint / "filler";
   runScenario(

@@ -11,6 +11,7 @@
 #include <tl/expected.hpp>
 
 #include "facegate/badge/keys.hpp"
+#include "facegate/badge/kind.hpp"
 #include "facegate/core/error.hpp"
 #include "facegate/core/secure_memory.hpp"
 
@@ -39,8 +40,6 @@ namespace facegate::badge {
 //
 // The text in the QR code is base45 of those bytes (QR alphanumeric mode keeps it small):
 // at most 179 characters for a plain badge, 227 sealed, 431 on-badge.
-
-enum class BadgeKind : std::uint8_t { Plain = 0, Sealed = 1, OnBadge = 2 };
 
 inline constexpr std::uint8_t kBadgeVersion = 1;
 inline constexpr std::size_t kBadgeSecretSize = 32;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "facegate/badge/kind.hpp"
 #include "facegate/core/error.hpp"
 #include "facegate/core/logging.hpp"
 #include "facegate/face/match.hpp"
@@ -25,11 +26,6 @@ namespace facegate::config {
 // threshold): their defaults are the module's. The ranges are checked by parseConfig(); a
 // Config built in code is not checked.
 
-// Where the pupils' face templates live (README, "Biometric data: where it lives").
-enum class StorageMode {
-  Sealed,   // "sealed": CNIL type 2, encrypted in the gate's database, key in the badge
-  OnBadge,  // "on-badge": CNIL type 1, the encrypted template travels in the badge's QR
-};
 enum class GpioBackend {
   Log,    // "log": no hardware, patterns are written to the log (demo, tests)
   Gpiod,  // "gpiod": real lines through libgpiod
@@ -69,7 +65,7 @@ struct CameraConfig {
 // [badge]
 struct BadgeConfig {
   std::filesystem::path publicKey = "/etc/facegate/school.pub";  // never empty
-  std::filesystem::path templateKey;  // empty = none; required by StorageMode::OnBadge
+  std::filesystem::path templateKey;  // empty = none; required by storage.mode = "on-badge"
   int debounceMs = 5000;              // 0..600000
   int validDays = 365;                // 1..3660
   bool operator==(const BadgeConfig&) const = default;
@@ -110,7 +106,9 @@ struct GpioConfig : signal::GpioSettings {
 
 // [storage]
 struct StorageConfig {
-  StorageMode mode = StorageMode::Sealed;
+  // Where the volunteers' templates live: Sealed or OnBadge, never Plain (a school's
+  // choice of storage mode is a volunteer's badge kind).
+  badge::BadgeKind mode = badge::BadgeKind::Sealed;
   std::filesystem::path database = "/var/lib/facegate/facegate.db";  // never empty
   bool operator==(const StorageConfig&) const = default;
 };
@@ -174,7 +172,6 @@ inline constexpr std::uintmax_t kMaxConfigFileBytes = std::uintmax_t{1024} * 102
 Result<Config> loadConfig(const std::filesystem::path& path);
 
 // The TOML spellings.
-std::string_view toString(StorageMode mode) noexcept;
 std::string_view toString(GpioBackend backend) noexcept;
 std::string_view toString(spdlog::level::level_enum level) noexcept;
 std::string_view toString(LogDestination target) noexcept;

@@ -10,19 +10,12 @@
 #include "facegate/badge/keys.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/core/error.hpp"
+#include "facegate/enrolment/registry_view.hpp"
 #include "facegate/enrolment/sealing.hpp"
 #include "facegate/face/embedding.hpp"
 #include "facegate/store/database.hpp"
 
 namespace facegate::enrolment {
-
-// Where a volunteer's template lives (DESIGN.md, "Biometric data: where it lives").
-enum class StorageMode {
-  Sealed,   // CNIL type 2 (default): sealed in the database, opened by the badge's secret
-  OnBadge,  // CNIL type 1: encrypted in the badge; the database keeps serials and audit only
-};
-std::string_view toString(StorageMode mode);
-std::optional<StorageMode> storageModeFromString(std::string_view text);
 
 struct EnrolmentRequest {
   std::string pupilId;                            // the school's opaque id, [A-Za-z0-9._-]{1,32}
@@ -30,29 +23,20 @@ struct EnrolmentRequest {
   bool minor = true;                              // unless the desk says otherwise
   std::string consentRef;                         // reference of the signed consent form
   std::optional<std::string> guardianConsentRef;  // required for minors
-  StorageMode mode = StorageMode::Sealed;
+  // Where the template lives: Sealed or OnBadge (a volunteer's badge kinds); Plain is refused
+  // (a non-volunteer's badge comes from issuePlainBadge).
+  badge::BadgeKind mode = badge::BadgeKind::Sealed;
   bool replace = false;          // re-enrol: revoke the pupil's existing badges
   std::int64_t now = 0;          // unix seconds
   std::int64_t validDays = 365;  // badge validity
-};
-
-struct BadgeRecord {
-  std::uint64_t serial = 0;
-  std::string pupilId;
-  std::string kind;  // plain, sealed, on-badge
-  std::int64_t issuedAt = 0;
-  std::int64_t expiresAt = 0;
-  std::optional<std::int64_t> revokedAt;
-  // The badge's name in the audit log (audit/badge_ref.hpp); filled by findBadge().
-  std::optional<std::uint64_t> auditRef;
 };
 
 struct PupilSummary {
   std::string pupilId;
   std::optional<std::string> displayName;
   bool minor = false;
-  bool enrolled = false;  // volunteer with consent on record
-  std::optional<std::string> storageMode;
+  bool enrolled = false;                        // volunteer with consent on record
+  std::optional<badge::BadgeKind> storageMode;  // Sealed or OnBadge, when enrolled
   std::optional<std::int64_t> consentedAt;
   std::vector<BadgeRecord> badges;
 };
@@ -70,7 +54,8 @@ using BadgeDelivery = std::function<Result<void>(const badge::Badge&)>;
 // The school's registry: pupils, consent, badges and sealed templates, over a facegate
 // database. Every change runs in one transaction together with its audit record, so there
 // is never an enrolment without its audit trail nor the reverse. Borrows the Database.
-class Registry {
+// A gate gets it as a RegistryView: the reads, none of the changes.
+class Registry final : public RegistryView {
  public:
   // `witness` (borrowed, may be nullptr) is told the audit log's head after each change.
   Registry(store::Database& db, std::string actor, audit::HeadWitness* witness = nullptr)
@@ -78,7 +63,8 @@ class Registry {
 
   // Records the pupil (if new) and their consent, issues a badge and stores the template
   // sealed (Sealed) or puts it in the badge (OnBadge, needs `templateKey`). Refused: a minor
-  // without guardian consent, an already-enrolled pupil without `replace`, an invalid id.
+  // without guardian consent, an already-enrolled pupil without `replace`, an invalid id, a
+  // mode that is not a volunteer's (Plain).
   // Returns the badge to print, secret included: print it, then let it go. `deliver`, if
   // given, receives it before the enrolment commits (see BadgeDelivery).
   Result<badge::Badge> enrol(const EnrolmentRequest& request, const face::Embedding& templ,
@@ -100,12 +86,12 @@ class Registry {
   // the pupil's random pseudonym, which nothing links to the pupil any more.
   Result<void> erasePupil(const std::string& pupilId, std::int64_t now);
 
-  Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial);
+  Result<std::optional<BadgeRecord>> findBadge(std::uint64_t serial) const override;
   // The name the audit log gives badge `serial`: a keyed pseudonym under its pupil's key
   // (audit/badge_ref.hpp). nullopt for a badge that is not registered (never issued here, or
   // its pupil was erased).
-  Result<std::optional<std::uint64_t>> badgeRef(std::uint64_t serial);
-  Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial);
+  Result<std::optional<std::uint64_t>> badgeRef(std::uint64_t serial) const;
+  Result<std::optional<SealedTemplate>> findSealedTemplate(std::uint64_t serial) const override;
   Result<std::vector<PupilSummary>> list();
 
   audit::AuditLog& auditLog() { return log_; }
@@ -114,7 +100,7 @@ class Registry {
   Result<std::string> ensurePupil(const std::string& pupilId,
                                   const std::optional<std::string>& name, bool minor,
                                   std::int64_t now);
-  Result<void> insertBadge(const badge::Badge& badge, std::string_view kind);
+  Result<void> insertBadge(const badge::Badge& badge);
   Result<void> revokeAllOf(const std::string& pupilId, std::int64_t now);
 
   store::Database& db_;

@@ -2,30 +2,14 @@
 
 #include <filesystem>
 #include <memory>
-#include <vector>
 
 #include <opencv2/core/mat.hpp>
-#include <opencv2/core/types.hpp>
 
 #include "facegate/core/error.hpp"
 #include "facegate/face/embedding.hpp"
+#include "facegate/face/face_analyser.hpp"
 
 namespace facegate::face {
-
-// A detected face, in the coordinates of the full-resolution frame it was found in.
-struct FaceBox {
-  cv::Rect rect;
-  double score = 0.0;  // HOG detector confidence; > 0 means above the trained boundary
-};
-
-// Milliseconds spent in each stage by one call (or summed over calls by the caller).
-struct StageTimings {
-  double detectMs = 0.0;  // grey conversion, downscale, HOG (both passes when needed)
-  double alignMs = 0.0;   // 5-point landmarks and the 150x150 aligned chip
-  double embedMs = 0.0;   // ResNet forward pass
-
-  StageTimings& operator+=(const StageTimings& other) noexcept;
-};
 
 struct EngineOptions {
   // The HOG detector runs on a grey copy scaled so that its longer side is at most this
@@ -39,11 +23,6 @@ struct EngineOptions {
   // when the frame was not downscaled) to find faces half the size. Costs ~4x the first
   // pass, so only when needed.
   bool upsampleWhenNoFace = true;
-};
-
-struct Detection {
-  std::vector<FaceBox> faces;  // largest first
-  bool upsampled = false;      // the second pass was needed
 };
 
 struct FaceDescription {
@@ -70,19 +49,19 @@ struct FaceQuality {
 FaceQuality assessFace(const cv::Mat& bgr, const FaceBox& face);
 
 // The face pipeline: HOG detection on a downscaled grey frame, 5-point landmarks, aligned
-// 150x150 chip, dlib ResNet 128-D embedding.
+// 150x150 chip, dlib ResNet 128-D embedding. The gate's FaceAnalyser in the product.
 //
 // Frames are 8-bit BGR cv::Mat (CV_8UC3), borrowed for the duration of a call: the engine
 // wraps their pixels without copying and keeps no reference after returning.
 // Not thread-safe: one engine per thread (the network holds per-call state). Loading takes
 // ~0.5 s and ~100 MB, so build one at start-up and keep it.
-class FaceEngine {
+class FaceEngine final : public FaceAnalyser {
  public:
   // Verifies both model files against models/SHA256SUMS, then loads them.
   // ModelMissing / ModelCorrupt when a file is absent, altered or unreadable.
   static Result<std::unique_ptr<FaceEngine>> load(const std::filesystem::path& modelDir,
                                                   const EngineOptions& options = {});
-  ~FaceEngine();
+  ~FaceEngine() override;
   FaceEngine(const FaceEngine&) = delete;
   FaceEngine& operator=(const FaceEngine&) = delete;
 
@@ -90,10 +69,10 @@ class FaceEngine {
 
   // All faces in the frame, largest first. An empty list is a normal outcome.
   // InvalidArgument if the frame is empty or not CV_8UC3.
-  Result<Detection> detect(const cv::Mat& bgr, StageTimings& ms);
+  Result<Detection> detect(const cv::Mat& bgr, StageTimings& ms) override;
 
   // The embedding of one face of `bgr` (from detect() on the same frame).
-  Result<Embedding> describe(const cv::Mat& bgr, const FaceBox& face, StageTimings& ms);
+  Result<Embedding> describe(const cv::Mat& bgr, const FaceBox& face, StageTimings& ms) override;
 
   // detect() then describe() the largest face. NoFace when there is none.
   Result<FaceDescription> describeLargest(const cv::Mat& bgr);

@@ -5,7 +5,7 @@
 
 #include "facegate/badge/keys.hpp"
 #include "facegate/badge/payload.hpp"
-#include "facegate/enrolment/registry.hpp"
+#include "facegate/enrolment/registry_view.hpp"
 #include "facegate/face/embedding.hpp"
 #include "facegate/gate/passage_machine.hpp"
 
@@ -20,13 +20,13 @@ struct CheckedBadge {
 // (nothing touches the database for a forged badge), then registration and revocation,
 // then the template (unsealed with the badge's secret, or from the badge with the school's
 // template key). Every failure is a RejectBadge with a short, stable reason.
-// Borrows the registry and the template key (nullptr: this gate does not accept on-badge
-// templates); both must outlive the checker. `volunteerKind` is the storage mode the school
-// chose (storage.mode): a volunteer's badge of the other kind is rejected
+// Borrows the registry, read-only, and the template key (nullptr: this gate does not accept
+// on-badge templates); both must outlive the checker. `volunteerKind` is the storage mode the
+// school chose (storage.mode): a volunteer's badge of the other kind is rejected
 // ("wrong-storage-mode"); nullopt accepts both (the demo shows both).
 class BadgeChecker {
  public:
-  BadgeChecker(enrolment::Registry& registry, badge::PublicKey publicKey,
+  BadgeChecker(const enrolment::RegistryView& registry, badge::PublicKey publicKey,
                const badge::TemplateKey* templateKey,
                std::optional<badge::BadgeKind> volunteerKind = std::nullopt)
       : registry_(registry),
@@ -37,7 +37,7 @@ class BadgeChecker {
   CheckedBadge check(std::string_view qrText, std::int64_t unixNow);
 
  private:
-  enrolment::Registry& registry_;
+  const enrolment::RegistryView& registry_;
   badge::PublicKey publicKey_;
   const badge::TemplateKey* templateKey_;
   std::optional<badge::BadgeKind> volunteerKind_;

@@ -11,7 +11,7 @@
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/qr.hpp"
 #include "facegate/camera/frame_source.hpp"
-#include "facegate/face/engine.hpp"
+#include "facegate/face/face_analyser.hpp"
 #include "facegate/face/track.hpp"
 #include "facegate/gate/badge_checker.hpp"
 #include "facegate/gate/passage_machine.hpp"
@@ -62,11 +62,12 @@ inline constexpr std::chrono::milliseconds kRetryLockWait{0};
 // service, retrying every kStorageRetryInterval without waiting for a lock. When a write
 // succeeds again it records the gap (since the first record that could not be written, for
 // how long, why, which decisions were withheld) and returns to service.
-// Each collaborator is borrowed and must outlive the Gate. Not thread-safe: the frame
-// loop owns it.
+// The face engine is any FaceAnalyser: the dlib engine in service, a double in tests that
+// have no models. Each collaborator is borrowed and must outlive the Gate. Not thread-safe:
+// the frame loop owns it.
 class Gate {
  public:
-  Gate(const GateSettings& settings, face::FaceEngine& engine, BadgeChecker& badges,
+  Gate(const GateSettings& settings, face::FaceAnalyser& engine, BadgeChecker& badges,
        signal::Signaller& signaller, audit::AuditLog& audit, WallClock& wall,
        ServiceNotifier& notifier);
 
@@ -117,7 +118,7 @@ class Gate {
   GateSettings settings_;
   GateSettings pendingSettings_;
   bool hasPending_ = false;
-  face::FaceEngine& engine_;
+  face::FaceAnalyser& engine_;
   BadgeChecker& badges_;
   signal::Signaller& signaller_;
   audit::AuditLog& audit_;

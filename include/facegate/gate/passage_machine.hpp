@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "facegate/face/match.hpp"
@@ -70,7 +71,8 @@ struct Decision {
   std::string liveness;  // the liveness scores, when the check ran
 };
 
-// The decision logic of one gate, as a pure state machine: no I/O, time passed in.
+// The decision logic of one gate, as a pure state machine: no I/O (but a debug line for each
+// ignored event), time passed in.
 //
 // A volunteer's passage is decided on a *window*: `frames` consecutive frames of one face,
 // followed from frame to frame (face/track.hpp), every one of them embedded and compared with
@@ -126,7 +128,20 @@ struct Decision {
 //                                                                             settings apply)
 //  OutOfService  repaired, another fault left                 OutOfService  -
 //  OutOfService  any other event                              OutOfService  -
+//  any           an event its rows above do not take          unchanged     - (logged, below)
 // clang-format on
+//
+// Ignored events: an event a state does not take (a badge check with no badge being read, a
+// face outside verification, a QR code during a passage or the cooldown, a sighting within
+// the debounce, a liveness verdict not asked for, a fault already known, a repair of a fault
+// not known) changes nothing, and the machine says so in the gate's log at debug level, as
+// "event qr-decoded ignored in state cooldown: a passage has just ended": the event's name,
+// the state, why — never what the event carried (distances, liveness scores, badges). Debug,
+// not warning: most arrive by design at the frame rate (a badge still in view is decoded on
+// every frame of the cooldown and the debounce), ignoring them is the safe answer (nothing
+// ignored can grant a passage), and none is a fault a technician could act on; at warning
+// they would bury the one line per decision. tick() is time passing, not an event: never
+// logged.
 //
 // Debounce: every badge seen is remembered with the time it was last seen; a badge seen
 // again within `debounce` of its last sighting is the same passage and starts nothing,
@@ -196,6 +211,8 @@ class PassageMachine {
 
  private:
   Decision decide(Outcome outcome, TimePoint now);
+  // Logs that `event` changed nothing in the current state, and `why`.
+  void ignored(std::string_view event, std::string_view why) const;
   void forgetCurrentBadge();
   bool windowComplete() const;
   std::optional<Decision> verdictOnIdentity(TimePoint now);
