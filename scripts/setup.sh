@@ -45,7 +45,7 @@ packages=(
   libopencv-dev libdlib-dev libopenblas0-pthread
   libzbar-dev libsqlite3-dev libspdlog-dev libtomlplusplus-dev libgpiod-dev
   libsodium-dev libqrencode-dev libsystemd-dev libexpected-dev libgtest-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libcli11-dev
 )
 [ "$tools" = 1 ] && packages+=(clang-format clang-tidy)
 

@@ -3,17 +3,18 @@
 // the report as a table or as JSON.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "arguments.hpp"
 #include "commands.hpp"
 #include "common.hpp"
 #include "facegate/bench/face_bench.hpp"
 #include "facegate/bench/machine.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/face/models.hpp"
 #include "facegate/gate/demo.hpp"
 
@@ -29,16 +30,13 @@ using bench::Summary;
 
 constexpr std::string_view kCommand = "bench";
 
-constexpr std::string_view kUsage =
-    "usage: facegate bench [--iterations N] [--warmup N] [--json] [--models DIR] [--faces DIR]\n"
-    "  Measures each stage of a verification on 640x480 and 1280x720 frames (p50, p95, max),\n"
-    "  the stock dlib recipe against facegate's path in the same run, peak memory,\n"
-    "  verifications per second on two threads, and which BLAS library is in use.\n"
-    "  --iterations N  timed runs of each stage (1..100000, default 30)\n"
-    "  --warmup N      untimed runs before them (0..1000, default 3)\n"
-    "  --json          print one JSON object on stdout\n"
-    "  --models DIR    directory holding the dlib models (default: installed, then models/)\n"
-    "  --faces DIR     the demo's photos, one folder per person (default: installed)\n";
+struct BenchOptions {
+  int iterations = 30;
+  int warmup = 3;
+  bool json = false;
+  std::optional<std::filesystem::path> modelDir;
+  std::optional<std::filesystem::path> faceDir;
+};
 
 nlohmann::ordered_json jsonMs(const Summary& s) {
   return {{"p50_ms", s.p50}, {"p95_ms", s.p95}, {"max_ms", s.max}};
@@ -153,44 +151,17 @@ void printTable(const bench::FaceBenchReport& r) {
       r.throughput.perThread.size(), total, r.throughput.seconds, r.throughput.perSecond);
 }
 
-}  // namespace
-
-int runBench(std::span<const std::string_view> args) {
-  const Arguments::Spec spec{.flags = {"--json"},
-                             .valued = {"--iterations", "--warmup", "--models", "--faces"},
-                             .repeatable = {},
-                             .minPositional = 0,
-                             .maxPositional = 0};
-  Arguments parsed;
-  if (auto exit = parseOrUsage(kCommand, args, spec, kUsage, parsed)) {
-    return *exit;
-  }
+int runBench(const BenchOptions& options) {
   bench::FaceBenchSettings settings;
-  if (const auto text = parsed.value("--iterations")) {
-    auto value = parseWholeNumber("--iterations", *text, 1, 100000);
-    if (!value) {
-      return reportError(kCommand, value.error());
-    }
-    settings.iterations = static_cast<int>(*value);
-  }
-  if (const auto text = parsed.value("--warmup")) {
-    auto value = parseWholeNumber("--warmup", *text, 0, 1000);
-    if (!value) {
-      return reportError(kCommand, value.error());
-    }
-    settings.warmup = static_cast<int>(*value);
-  }
-  std::optional<std::filesystem::path> modelFlag;
-  if (const auto dir = parsed.value("--models")) {
-    modelFlag = *dir;
-  }
-  auto modelDir = face::findModelDir(modelFlag);
+  settings.iterations = options.iterations;
+  settings.warmup = options.warmup;
+  auto modelDir = face::findModelDir(options.modelDir);
   if (!modelDir) {
     return reportError(kCommand, modelDir.error());
   }
   settings.modelDir = *modelDir;
-  if (const auto dir = parsed.value("--faces")) {
-    settings.faceDir = *dir;
+  if (options.faceDir) {
+    settings.faceDir = *options.faceDir;
   } else {
     auto faces = gate::findDemoFaces();
     if (!faces) {
@@ -218,12 +189,40 @@ int runBench(std::span<const std::string_view> args) {
         "update-alternatives --config libblas.so.3-x86_64-linux-gnu.\n",
         report->blas);
   }
-  if (parsed.has("--json")) {
+  if (options.json) {
     printJson(*report);
   } else {
     printTable(*report);
   }
   return kExitOk;
+}
+
+}  // namespace
+
+void addBench(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App& command = addCommand(
+      app, std::string(kCommand), "latency per stage, memory and throughput on this machine",
+      "Measures each stage of a verification on 640x480 and 1280x720 frames (p50, p95, max),\n"
+      "the stock dlib recipe against facegate's path in the same run, peak memory,\n"
+      "verifications per second on two threads, and which BLAS library is in use.");
+  checkWholeNumber(
+      command.add_option("--iterations", options->iterations, "timed runs of each stage")
+          ->type_name("N"),
+      1, 100000);
+  checkWholeNumber(
+      command.add_option("--warmup", options->warmup, "untimed runs before them")->type_name("N"),
+      0, 1000);
+  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  command
+      .add_option("--models", options->modelDir,
+                  "directory holding the dlib models (default: installed, then models/)")
+      ->type_name("DIR");
+  command
+      .add_option("--faces", options->faceDir,
+                  "the demo's photos, one folder per person (default: installed)")
+      ->type_name("DIR");
+  commands.push_back({&command, [options] { return runBench(*options); }});
 }
 
 }  // namespace facegate::cli

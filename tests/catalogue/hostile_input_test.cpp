@@ -1921,7 +1921,7 @@ std::vector<CliRow> cliRows() {
        cli,
        {"list", "--db", "{db}", "extra"},
        2,
-       {"expected 0 file arguments, got 1"}},
+       {"unexpected argument 'extra'"}},
       {"whole_number_with_trailing_garbage",
        cli,
        {"audit", "show", "--db", "{db}", "--last", "12abc"},

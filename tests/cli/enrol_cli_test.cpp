@@ -310,7 +310,7 @@ TEST_F(EnrolmentDesk, ConsentRulesAndBadArguments) {
        "--consent is required"},
       {{"enroll", "--db", db(), "--pupil", "P1", "--consent", "F1", "--adult", "--key", key(),
         "--badge-out", (dir_ / "b.png").string()},
-       "at least one --photo"},
+       "--photo is required"},
       {{"enroll", "--db", db(), "--pupil", "P1", "--consent", "F1", "--adult", "--key", pub(),
         "--badge-out", (dir_ / "b.png").string(), "--photo", photo},
        "public key"},
