@@ -34,6 +34,7 @@
 #include "facegate/signal/gpiod_signaller.hpp"
 #include "facegate/signal/logging_signaller.hpp"
 #include "facegate/store/database.hpp"
+#include "options.hpp"
 
 namespace {
 
@@ -41,16 +42,6 @@ namespace fs = std::filesystem;
 using namespace facegate;
 
 constexpr std::string_view kDefaultConfig = build::kDefaultConfigFile;
-constexpr std::string_view kUsage =
-    "usage: facegated [--config FILE] [--check-config] [--models DIR]\n"
-    "  The face-verification gate daemon. Without --config it reads the installed\n"
-    "  facegate.toml if present, else runs its embedded defaults: the demo scenario, no camera\n"
-    "  needed.\n"
-    "  --check-config  validate the configuration and the files it names, then exit\n"
-    "                  (0 = usable; otherwise one line per problem)\n"
-    "  Signals: SIGHUP reloads the configuration (a bad one is refused, the old one kept);\n"
-    "  SIGTERM finishes the passage under way, silences the buzzer and exits.\n";
-
 std::atomic<bool> gStop{false};
 std::atomic<bool> gReload{false};
 
@@ -435,29 +426,13 @@ int main(int argc, char** argv) {
   }
   umask(077);
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
-  const std::vector<std::string_view> args(argv + 1, argv + argc);
-  std::optional<fs::path> configPath;
-  std::optional<fs::path> modelFlag;
-  bool checkOnly = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help") {
-      fmt::print("{}", kUsage);
-      return 0;
-    }
-    if (args[i] == "--version") {
-      fmt::print("facegated {}\n", build::kVersion);
-      return 0;
-    }
-    if (args[i] == "--check-config") {
-      checkOnly = true;
-    } else if ((args[i] == "--config" || args[i] == "--models") && i + 1 < args.size()) {
-      (args[i] == "--config" ? configPath : modelFlag) = fs::path(args[i + 1]);
-      ++i;
-    } else {
-      fmt::print(stderr, "facegated: unknown or incomplete argument '{}'.\n{}", args[i], kUsage);
-      return 2;
-    }
+  const auto commandLine = facegate::daemon::parseDaemonCommandLine(argc, argv);
+  if (commandLine.exitNow) {
+    return *commandLine.exitNow;
   }
+  const std::optional<fs::path>& configPath = commandLine.options.configPath;
+  const std::optional<fs::path>& modelFlag = commandLine.options.modelDir;
+  const bool checkOnly = commandLine.options.checkOnly;
   auto cfg = readConfig(configPath);
   if (!cfg) {
     fmt::print(stderr, "facegated: configuration refused:\n{}\n", cfg.error().message);
