@@ -360,11 +360,12 @@ const CLI::App& selectedCommand(const CLI::App& app) {
 }
 
 std::string commandPath(const CLI::App& command) {
-  std::string path = command.get_name();
-  for (const CLI::App* up = command.get_parent(); up != nullptr; up = up->get_parent()) {
-    path = up->get_name() + " " + path;
+  std::vector<std::string> names;
+  for (const CLI::App* level = &command; level != nullptr; level = level->get_parent()) {
+    names.push_back(level->get_name());
   }
-  return path;
+  std::reverse(names.begin(), names.end());
+  return fmt::format("{}", fmt::join(names, " "));
 }
 
 int usageError(const CLI::App& command, std::string_view message) {
@@ -413,7 +414,7 @@ std::string usageSentence(const CLI::ParseError& error) {
   static const std::regex kRepeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
   static const std::regex kExcludes(R"(^(\S+) excludes (\S+)$)");
   static const std::regex kValidation(R"(^(\S+): (.*)$)");
-  const std::string what = error.what();
+  std::string what = error.what();
   const std::string kind = error.get_name();
   std::smatch m;
   if (kind == "ArgumentMismatch" && std::regex_match(what, m, kMissingValue)) {

@@ -68,12 +68,12 @@ int main(int argc, char** argv) {
   // OpenCV's own warnings would duplicate the one sentence each command prints.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
 
-  CLI::App app(
-      "the enrolment desk's and the technician's command line of the facegate school "
-      "gate",
-      "facegate");
   std::string chosen = "facegate";
   try {
+    CLI::App app(
+        "the enrolment desk's and the technician's command line of the facegate "
+        "school gate",
+        "facegate");
     configureProgram(app, versionLine());
     app.footer("Run 'facegate COMMAND --help' for a command's options.");
     Commands commands;
