@@ -22,8 +22,9 @@
 //
 //   <footer, as written>
 //
-// Headings start in column 1 and end with ':'; entries are indented by two spaces; a wrapped
-// text continues on lines indented to its column; sections are separated by one blank line.
+// Headings are lower case, start in column 1 and end with ':' (the footer's paragraphs start
+// with a capital); entries are indented by two spaces; a wrapped text continues on lines
+// indented to its column; sections are separated by one blank line.
 
 #include <cstdint>
 #include <optional>
