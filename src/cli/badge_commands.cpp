@@ -1,6 +1,7 @@
 // Keys and badges: keygen, badge issue / render / inspect.
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "facegate/badge/keys.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
 #include "facegate/core/terminal_text.hpp"
@@ -17,30 +19,18 @@
 #include "facegate/face/image_file.hpp"
 
 namespace facegate::cli {
+namespace {
+
 namespace fs = std::filesystem;
 
-int runKeygen(std::span<const std::string_view> argv) {
+struct KeygenOptions {
+  std::string outDir;
+  bool withTemplateKey = false;
+};
+
+int runKeygen(const KeygenOptions& options) {
   const std::string_view cmd = "keygen";
-  constexpr std::string_view kUsage =
-      "usage: facegate keygen --out-dir DIR [--with-template-key]\n"
-      "  Makes the school's badge-signing key pair in DIR:\n"
-      "    school-signing.key  Ed25519 private key (0600): stays on the enrolment machine\n"
-      "    school.pub          public key: copy it to every gate (badge.public_key)\n"
-      "    template.key        with --with-template-key (0600): the key that encrypts templates\n"
-      "                        carried in badges (storage.mode = \"on-badge\"); enrolment machine\n"
-      "                        and gates (badge.template_key)\n"
-      "  Keys are never overwritten: if any of these files (or a link) is already there,\n"
-      "  nothing at all is written.\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(
-          cmd, argv, {.flags = {"--with-template-key"}, .valued = {"--out-dir"}}, kUsage, args)) {
-    return *exit;
-  }
-  auto dirText = required(args, "--out-dir");
-  if (!dirText) {
-    return reportError(cmd, dirText.error());
-  }
-  const fs::path dir = *dirText;
+  const fs::path dir = options.outDir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return reportError(cmd, fmt::format("{} is not a directory", dir.string()));
@@ -51,7 +41,7 @@ int runKeygen(std::span<const std::string_view> argv) {
                                     dir / "template.key"};
   const auto key = badge::SigningKey::generate();
   std::optional<badge::TemplateKey> templateKey;
-  if (args.has("--with-template-key")) {
+  if (options.withTemplateKey) {
     templateKey.emplace(badge::TemplateKey::generate());
   }
   if (auto r = badge::saveSchoolKeys(key, templateKey ? &*templateKey : nullptr, paths); !r) {
@@ -69,41 +59,23 @@ int runKeygen(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-namespace {
+struct BadgeIssueOptions {
+  std::string db;
+  std::string pupil;
+  std::string key;
+  std::string badgeOut;
+  bool adult = false;
+  std::int64_t validDays = 365;
+};
 
-int runBadgeIssue(std::span<const std::string_view> argv) {
+int runBadgeIssue(const BadgeIssueOptions& options) {
   const std::string_view cmd = "badge issue";
-  constexpr std::string_view kUsage =
-      "usage: facegate badge issue --db FILE --pupil ID --key SIGNING_KEY --badge-out BADGE.png\n"
-      "                            [--adult] [--valid-days N]\n"
-      "  A badge for a pupil who did NOT volunteer for face checks: the gate reads it and asks\n"
-      "  the supervisor to check the paper pass, with no face processing at all.\n";
-  Arguments args;
-  if (auto exit =
-          parseOrUsage(cmd, argv,
-                       {.flags = {"--adult"},
-                        .valued = {"--db", "--pupil", "--key", "--badge-out", "--valid-days"}},
-                       kUsage, args)) {
-    return *exit;
-  }
-  for (const auto* option : {"--pupil", "--key", "--badge-out"}) {
-    if (auto v = required(args, option); !v) {
-      return reportError(cmd, v.error());
-    }
-  }
-  std::int64_t days = 365;
-  if (const auto text = args.value("--valid-days")) {
-    auto value = parseWholeNumber("--valid-days", *text, 1, 3660);
-    if (!value) {
-      return reportError(cmd, value.error());
-    }
-    days = *value;
-  }
-  const fs::path out = *args.value("--badge-out");
+  const std::int64_t days = options.validDays;
+  const fs::path out = options.badgeOut;
   if (auto png = badge::checkPngName(out); !png) {
     return reportError(cmd, png.error());
   }
-  auto key = badge::SigningKey::load(*args.value("--key"));
+  auto key = badge::SigningKey::load(options.key);
   if (!key) {
     return reportError(cmd, key.error());
   }
@@ -112,7 +84,7 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
   if (!badgeFile) {
     return reportError(cmd, outputFileError(badgeFile.error(), kBadgeNeverOverwritten));
   }
-  auto db = openDatabase(args, true);
+  auto db = openDatabase(options.db, true);
   if (!db) {
     return reportError(cmd, db.error());
   }
@@ -130,8 +102,8 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
   };
   audit::JournalWitness witness;
   enrolment::Registry registry(*db, deskActor(), &witness);
-  auto issued = registry.issuePlainBadge(*args.value("--pupil"), !args.has("--adult"), unixNow(),
-                                         days, writeBadge);
+  auto issued =
+      registry.issuePlainBadge(options.pupil, !options.adult, unixNow(), days, writeBadge);
   if (!issued) {
     if (badgeWriteFailed) {
       return reportError(cmd, fmt::format("{}, so no badge was issued: fix that and issue it again",
@@ -148,32 +120,17 @@ int runBadgeIssue(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-int runBadgeRender(std::span<const std::string_view> argv) {
-  const std::string_view cmd = "badge render";
-  constexpr std::string_view kUsage =
-      "usage: facegate badge render --out BADGE.png [--module-px N] [--force] < payload.txt\n"
-      "  Writes a badge payload (read from standard input, never from the command line where\n"
-      "  other users could see it) as a PNG QR code (mode 0600), and prints the payload back.\n"
-      "  An existing file is replaced only with --force (by a new file: never written through\n"
-      "  a symbolic link).\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(
-          cmd, argv, {.flags = {"--force"}, .valued = {"--out", "--module-px"}}, kUsage, args)) {
-    return *exit;
-  }
-  const Overwrite overwrite = args.has("--force") ? Overwrite::Replace : Overwrite::Refuse;
-  auto out = required(args, "--out");
-  if (!out) {
-    return reportError(cmd, out.error());
-  }
+struct BadgeRenderOptions {
+  std::string out;
   int modulePx = 8;
-  if (const auto text = args.value("--module-px")) {
-    auto value = parseWholeNumber("--module-px", *text, 1, 64);
-    if (!value) {
-      return reportError(cmd, value.error());
-    }
-    modulePx = static_cast<int>(*value);
-  }
+  bool force = false;
+};
+
+int runBadgeRender(const BadgeRenderOptions& options) {
+  const std::string_view cmd = "badge render";
+  const Overwrite overwrite = options.force ? Overwrite::Replace : Overwrite::Refuse;
+  const std::string& out = options.out;
+  const int modulePx = options.modulePx;
   std::string payload;
   std::getline(std::cin, payload);
   while (!payload.empty() && (payload.back() == '\r' || payload.back() == ' ')) {
@@ -187,7 +144,7 @@ int runBadgeRender(std::span<const std::string_view> argv) {
                        fmt::format("the payload is {} characters, more than a badge holds ({})",
                                    payload.size(), badge::kMaxPayloadTextLength));
   }
-  if (auto r = badge::writeQrPng(payload, *out, modulePx, 4, overwrite); !r) {
+  if (auto r = badge::writeQrPng(payload, out, modulePx, 4, overwrite); !r) {
     secureWipe(payload.data(), payload.size());
     return reportError(cmd, outputFileError(r.error(), kForceReplaces));
   }
@@ -196,28 +153,20 @@ int runBadgeRender(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-int runBadgeInspect(std::span<const std::string_view> argv) {
+struct BadgeInspectOptions {
+  std::string publicKey;
+  std::optional<std::string> image;
+  std::optional<std::string> db;
+};
+
+int runBadgeInspect(const BadgeInspectOptions& options) {
   const std::string_view cmd = "badge inspect";
-  constexpr std::string_view kUsage =
-      "usage: facegate badge inspect --public-key FILE [--image BADGE.png] [--db FILE]\n"
-      "  Reads a badge (a photo or PNG of its QR code, or the payload on standard input),\n"
-      "  checks its signature and validity, and with --db its registration. Prints its\n"
-      "  fields, never its secret or template. Exit 0: valid; 1: rejected.\n";
-  Arguments args;
-  if (auto exit =
-          parseOrUsage(cmd, argv, {.valued = {"--public-key", "--image", "--db"}}, kUsage, args)) {
-    return *exit;
-  }
-  auto keyPath = required(args, "--public-key");
-  if (!keyPath) {
-    return reportError(cmd, keyPath.error());
-  }
-  auto key = badge::loadPublicKey(*keyPath);
+  auto key = badge::loadPublicKey(options.publicKey);
   if (!key) {
     return reportError(cmd, key.error());
   }
   std::string payload;
-  if (const auto image = args.value("--image")) {
+  if (const auto& image = options.image) {
     auto frame = face::loadImage(*image);
     if (!frame) {
       return reportError(cmd, frame.error());
@@ -246,8 +195,8 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
   fmt::print("badge {}  pupil {}  kind {}  issued {}  expires {}  signature ok\n",
              formatSerial(parsed->serial), terminalSafe(parsed->pupilId), kind,
              formatDate(parsed->issuedAt), formatDate(parsed->expiresAt));
-  if (args.value("--db")) {
-    auto db = openDatabase(args, false);
+  if (options.db) {
+    auto db = openDatabase(*options.db, false);
     if (!db) {
       return reportError(cmd, db.error());
     }
@@ -273,28 +222,97 @@ int runBadgeInspect(std::span<const std::string_view> argv) {
 
 }  // namespace
 
-int runBadge(std::span<const std::string_view> argv) {
-  constexpr std::string_view kUsage =
-      "usage: facegate badge issue|render|inspect [options]   (--help after each for details)\n";
-  if (!argv.empty()) {
-    const auto rest = argv.subspan(1);
-    if (argv[0] == "issue") {
-      return runBadgeIssue(rest);
-    }
-    if (argv[0] == "render") {
-      return runBadgeRender(rest);
-    }
-    if (argv[0] == "inspect") {
-      return runBadgeInspect(rest);
-    }
-    if (argv[0] == "--help") {
-      fmt::print("{}", kUsage);
-      return kExitOk;
-    }
-  }
-  reportError("badge", "expected issue, render or inspect");
-  fmt::print(stderr, "{}", kUsage);
-  return kExitUndecided;
+void addKeygen(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<KeygenOptions>();
+  CLI::App& command = addCommand(
+      app, "keygen", "make the school's badge-signing keys",
+      "Makes the school's badge-signing key pair in DIR:\n"
+      "  school-signing.key  Ed25519 private key (0600): stays on the enrolment machine\n"
+      "  school.pub          public key: copy it to every gate (badge.public_key)\n"
+      "  template.key        with --with-template-key (0600): the key that encrypts templates\n"
+      "                      carried in badges (storage.mode = \"on-badge\"); enrolment machine\n"
+      "                      and gates (badge.template_key)\n"
+      "Keys are never overwritten: if any of these files (or a link) is already there,\n"
+      "nothing at all is written.");
+  command.group(kDeskGroup);
+  command.add_option("--out-dir", options->outDir, "the directory the keys are written to")
+      ->type_name("DIR")
+      ->required()
+      ->check(nonEmpty());
+  command.add_flag("--with-template-key", options->withTemplateKey,
+                   "also make template.key, for storage.mode = \"on-badge\"");
+  commands.push_back({&command, [options] { return runKeygen(*options); }});
+}
+
+void addBadge(CLI::App& app, Commands& commands) {
+  CLI::App& badge = addCommand(app, "badge", "write, render or check a badge");
+  badge.group(kDeskGroup);
+
+  auto issue = std::make_shared<BadgeIssueOptions>();
+  CLI::App& issueCommand = addCommand(
+      badge, "issue", "write a badge for a pupil who did not volunteer",
+      "A badge for a pupil who did NOT volunteer for face checks: the gate reads it and asks\n"
+      "the supervisor to check the paper pass, with no face processing at all.");
+  issueCommand.add_option("--db", issue->db, "the enrolment database (created if absent)")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  issueCommand.add_option("--pupil", issue->pupil, "the pupil's id")
+      ->type_name("ID")
+      ->required()
+      ->check(nonEmpty());
+  issueCommand.add_option("--key", issue->key, "the school's private signing key")
+      ->type_name("SIGNING_KEY")
+      ->required()
+      ->check(nonEmpty());
+  issueCommand.add_option("--badge-out", issue->badgeOut, "the badge's PNG, a new file (0600)")
+      ->type_name("BADGE.png")
+      ->required()
+      ->check(nonEmpty());
+  issueCommand.add_flag("--adult", issue->adult, "the pupil is not a minor");
+  checkWholeNumber(
+      issueCommand.add_option("--valid-days", issue->validDays, "days the badge is valid")
+          ->type_name("N"),
+      1, 3660);
+  commands.push_back({&issueCommand, [issue] { return runBadgeIssue(*issue); }});
+
+  auto render = std::make_shared<BadgeRenderOptions>();
+  CLI::App& renderCommand = addCommand(
+      badge, "render", "write a badge payload as a QR code PNG",
+      "Writes a badge payload (read from standard input, never from the command line where\n"
+      "other users could see it) as a PNG QR code (mode 0600), and prints the payload back.\n"
+      "An existing file is replaced only with --force (by a new file: never written through\n"
+      "a symbolic link).\n"
+      "  facegate badge render --out BADGE.png < payload.txt");
+  renderCommand.add_option("--out", render->out, "the PNG to write")
+      ->type_name("BADGE.png")
+      ->required()
+      ->check(nonEmpty());
+  checkWholeNumber(
+      renderCommand.add_option("--module-px", render->modulePx, "pixels per QR module")
+          ->type_name("N"),
+      1, 64);
+  renderCommand.add_flag("--force", render->force, "replace the file if it exists");
+  commands.push_back({&renderCommand, [render] { return runBadgeRender(*render); }});
+
+  auto inspect = std::make_shared<BadgeInspectOptions>();
+  CLI::App& inspectCommand = addCommand(
+      badge, "inspect", "check a badge: signature, validity, registration",
+      "Reads a badge (a photo or PNG of its QR code, or the payload on standard input),\n"
+      "checks its signature and validity, and with --db its registration. Prints its\n"
+      "fields, never its secret or template. Exit 0: valid; 1: rejected.");
+  inspectCommand.add_option("--public-key", inspect->publicKey, "the school's public key")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  inspectCommand
+      .add_option("--image", inspect->image,
+                  "a photo or PNG of the badge (default: the payload on standard input)")
+      ->type_name("BADGE.png");
+  inspectCommand.add_option("--db", inspect->db, "also check the badge's registration here")
+      ->type_name("FILE")
+      ->check(nonEmpty());
+  commands.push_back({&inspectCommand, [inspect] { return runBadgeInspect(*inspect); }});
 }
 
 }  // namespace facegate::cli

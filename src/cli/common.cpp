@@ -29,43 +29,10 @@ int reportError(std::string_view command, const Error& error) {
   return reportError(command, error.message);
 }
 
-std::optional<int> parseOrUsage(std::string_view command, std::span<const std::string_view> args,
-                                const Arguments::Spec& spec, std::string_view usage,
-                                Arguments& out) {
-  Arguments::Spec withHelp = spec;
-  withHelp.flags.push_back("--help");
-  auto parsed = Arguments::parse(args, withHelp);
-  if (!parsed) {
-    reportError(command, parsed.error());
-    fmt::print(stderr, "{}", usage);
-    return kExitUndecided;
-  }
-  if (parsed->has("--help")) {
-    fmt::print("{}", usage);
-    return kExitOk;
-  }
-  out = std::move(*parsed);
-  return std::nullopt;
-}
-
-Result<std::string> required(const Arguments& args, std::string_view option) {
-  if (auto v = args.value(option)) {
-    if (v->empty()) {
-      return fail(ErrorCode::InvalidArgument, fmt::format("{} must not be empty", option));
-    }
-    return *v;
-  }
-  return fail(ErrorCode::InvalidArgument, fmt::format("{} is required", option));
-}
-
-Result<store::Database> openDatabase(const Arguments& args, bool create) {
-  auto path = required(args, "--db");
-  if (!path) {
-    return tl::unexpected(path.error());
-  }
+Result<store::Database> openDatabase(const std::string& path, bool create) {
   store::Database::Options options;
   options.create = create;
-  return store::Database::open(*path, options);
+  return store::Database::open(path, options);
 }
 
 std::int64_t unixNow() {
@@ -145,16 +112,10 @@ std::string deskActor() {
   return "desk:" + who;
 }
 
-Result<PlotOutput> plotOutput(const Arguments& args) {
+Result<PlotOutput> plotOutput(const std::optional<std::string>& file, bool force) {
   PlotOutput out;
-  out.file = args.value("--plot");
-  out.overwrite = args.has("--force") ? Overwrite::Replace : Overwrite::Refuse;
-  if (out.file && out.file->empty()) {
-    return fail(ErrorCode::InvalidArgument, "--plot must not be empty");
-  }
-  if (args.has("--force") && !out.file) {
-    return fail(ErrorCode::InvalidArgument, "--force only applies to --plot");
-  }
+  out.file = file;
+  out.overwrite = force ? Overwrite::Replace : Overwrite::Refuse;
   if (out.file) {
     if (auto free = checkCanCreate(*out.file, out.overwrite); !free) {
       return fail(free.error().code, outputFileError(free.error(), kForceReplaces));

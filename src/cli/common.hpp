@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "arguments.hpp"
 #include "facegate/core/error.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/store/database.hpp"
@@ -19,16 +18,9 @@ namespace facegate::cli {
 int reportError(std::string_view command, std::string_view message);
 int reportError(std::string_view command, const Error& error);
 
-// Parses args against spec; on error or --help prints usage and returns the exit code to use.
-std::optional<int> parseOrUsage(std::string_view command, std::span<const std::string_view> args,
-                                const Arguments::Spec& spec, std::string_view usage,
-                                Arguments& out);
-
-// The value of a required option, or an error naming it.
-Result<std::string> required(const Arguments& args, std::string_view option);
-
-// Opens (creating if needed) the database named by --db, migrated to the latest schema.
-Result<store::Database> openDatabase(const Arguments& args, bool create);
+// Opens the database file (--db), created if `create` and absent, migrated to the latest
+// schema.
+Result<store::Database> openDatabase(const std::string& path, bool create);
 
 // Seconds since the epoch (the wall clock: records are dated for people).
 std::int64_t unixNow();
@@ -48,13 +40,14 @@ inline constexpr std::string_view kBadgeNeverOverwritten =
 inline constexpr std::string_view kForceReplaces = "give --force to replace it";
 
 // The --plot FILE [--force] options of the evaluation commands, checked before the long run
-// (the file itself is still created exclusively when it is written): an empty name, --force
-// without --plot, or a path already taken without --force are one-sentence errors.
+// (the file itself is still created exclusively when it is written): a path already taken
+// without --force is a one-sentence error. (An empty name and --force without --plot are
+// refused by the parser.)
 struct PlotOutput {
   std::optional<std::string> file;  // no --plot: nothing to write
   Overwrite overwrite = Overwrite::Refuse;
 };
-Result<PlotOutput> plotOutput(const Arguments& args);
+Result<PlotOutput> plotOutput(const std::optional<std::string>& file, bool force);
 
 // A badge's payload as a PNG QR code, written into a reserved file (see core/output_file.hpp).
 // The PNG bytes, which spell out a sealed badge's secret, are wiped once written.

@@ -6,15 +6,21 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "facegate/app/lookup.hpp"
 #include "facegate/audit/audit_log.hpp"
 #include "facegate/badge/keys.hpp"
 #include "facegate/badge/payload.hpp"
 #include "facegate/badge/qr.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/secure_memory.hpp"
@@ -22,28 +28,29 @@
 #include "facegate/enrolment/registry.hpp"
 #include "facegate/enrolment/template_builder.hpp"
 #include "facegate/face/engine.hpp"
-#include "facegate/face/models.hpp"
 
 namespace facegate::cli {
 namespace {
 
-constexpr std::string_view kEnrollUsage =
-    "usage: facegate enroll --db FILE --pupil ID --photo FILE [--photo FILE...]\n"
-    "                       --consent REF [--guardian-consent REF]\n"
-    "                       [--adult | --date-of-birth YYYY-MM-DD] [--name NAME]\n"
-    "                       --key SIGNING_KEY --badge-out BADGE.png\n"
-    "                       [--mode sealed|on-badge] [--template-key FILE]\n"
-    "                       [--valid-days N] [--replace] [--models DIR] [--print-payload]\n"
-    "                       [--config GATE.toml]\n"
-    "  Enrols a volunteer: one template from the photos (each must show exactly one sharp,\n"
-    "  opaque face, at least 100 px wide and not enlarged, and all of them the same person),\n"
-    "  consent recorded, a signed badge written as a PNG QR code.\n"
-    "  Pupils are minors unless --adult or a date of birth says otherwise; a minor needs\n"
-    "  --guardian-consent. Photos are read in memory only, never copied or stored.\n"
-    "  The badge PNG (mode 0600) holds the secret that opens the template: print it, hand it\n"
-    "  to the pupil, then delete the file.\n"
-    "  The photos must agree with each other more closely than the gate's threshold requires\n"
-    "  (face.threshold of --config, else the default 0.58).\n";
+struct EnrollOptions {
+  std::string db;
+  std::string pupil;
+  std::vector<std::string> photos;
+  std::string consent;
+  std::optional<std::string> guardianConsent;
+  bool adult = false;
+  std::optional<std::string> dateOfBirth;
+  std::optional<std::string> name;
+  std::string key;
+  std::string badgeOut;
+  std::string mode = "sealed";
+  std::optional<std::string> templateKey;
+  std::int64_t validDays = 365;
+  bool replace = false;
+  std::optional<std::filesystem::path> modelDir;
+  bool printPayload = false;
+  std::optional<std::string> configFile;
+};
 
 // Minor status from a date of birth, without keeping the date.
 Result<bool> minorFromBirthDate(std::string_view text, std::int64_t now) {
@@ -71,64 +78,28 @@ Result<bool> minorFromBirthDate(std::string_view text, std::int64_t now) {
   return age < 18;
 }
 
-}  // namespace
-
-int runEnroll(std::span<const std::string_view> argv) {
+int runEnroll(const EnrollOptions& options) {
   const std::string_view cmd = "enroll";
-  Arguments args;
-  const Arguments::Spec spec{
-      .flags = {"--adult", "--replace", "--print-payload"},
-      .valued = {"--db", "--pupil", "--consent", "--guardian-consent", "--date-of-birth", "--name",
-                 "--key", "--badge-out", "--mode", "--template-key", "--valid-days", "--models",
-                 "--config"},
-      .repeatable = {"--photo"},
-      .minPositional = 0,
-      .maxPositional = 0};
-  if (auto exit = parseOrUsage(cmd, argv, spec, kEnrollUsage, args)) {
-    return *exit;
-  }
   const std::int64_t now = unixNow();
   enrolment::EnrolmentRequest request;
   request.now = now;
-  for (const auto* option : {"--pupil", "--consent", "--key", "--badge-out"}) {
-    if (auto v = required(args, option); !v) {
-      return reportError(cmd, v.error());
-    }
-  }
-  request.pupilId = *args.value("--pupil");
-  request.consentRef = *args.value("--consent");
-  request.guardianConsentRef = args.value("--guardian-consent");
-  request.displayName = args.value("--name");
-  request.replace = args.has("--replace");
-  if (args.has("--adult") && args.value("--date-of-birth")) {
-    return reportError(cmd, "give either --adult or --date-of-birth, not both");
-  }
-  request.minor = !args.has("--adult");
-  if (const auto dob = args.value("--date-of-birth")) {
+  request.pupilId = options.pupil;
+  request.consentRef = options.consent;
+  request.guardianConsentRef = options.guardianConsent;
+  request.displayName = options.name;
+  request.replace = options.replace;
+  request.minor = !options.adult;
+  if (const auto& dob = options.dateOfBirth) {
     auto minor = minorFromBirthDate(*dob, now);
     if (!minor) {
       return reportError(cmd, minor.error());
     }
     request.minor = *minor;
   }
-  if (const auto mode = args.value("--mode")) {
-    const auto parsed = badge::parseBadgeKind(*mode);
-    if (!parsed || !badge::isVolunteerKind(*parsed)) {
-      return reportError(cmd, fmt::format("--mode must be sealed or on-badge, got '{}'", *mode));
-    }
-    request.mode = *parsed;
-  }
-  if (const auto days = args.value("--valid-days")) {
-    auto value = parseWholeNumber("--valid-days", *days, 1, 3660);
-    if (!value) {
-      return reportError(cmd, value.error());
-    }
-    request.validDays = *value;
-  }
-  const auto photos = args.values("--photo");
-  if (photos.empty()) {
-    return reportError(cmd, "at least one --photo is required");
-  }
+  // sealed or on-badge: the parser checked
+  request.mode = badge::parseBadgeKind(options.mode).value_or(request.mode);
+  request.validDays = options.validDays;
+  const std::vector<std::string>& photos = options.photos;
   if (photos.size() > 10) {
     return reportError(cmd, "at most 10 photos can make one template");
   }
@@ -144,23 +115,22 @@ int runEnroll(std::span<const std::string_view> argv) {
   }
   std::optional<badge::TemplateKey> templateKey;
   if (request.mode == badge::BadgeKind::OnBadge) {
-    auto path = required(args, "--template-key");
-    if (!path) {
+    if (!options.templateKey) {
       return reportError(cmd,
                          "on-badge mode needs --template-key (made by facegate keygen "
                          "--with-template-key)");
     }
-    auto key = badge::TemplateKey::load(*path);
+    auto key = badge::TemplateKey::load(*options.templateKey);
     if (!key) {
       return reportError(cmd, key.error());
     }
     templateKey.emplace(std::move(*key));
   }
-  auto signingKey = badge::SigningKey::load(*args.value("--key"));
+  auto signingKey = badge::SigningKey::load(options.key);
   if (!signingKey) {
     return reportError(cmd, signingKey.error());
   }
-  const std::filesystem::path badgeOut = *args.value("--badge-out");
+  const std::filesystem::path badgeOut = options.badgeOut;
   if (auto png = badge::checkPngName(badgeOut); !png) {
     return reportError(cmd, png.error());
   }
@@ -170,16 +140,22 @@ int runEnroll(std::span<const std::string_view> argv) {
   if (!badgeFile) {
     return reportError(cmd, outputFileError(badgeFile.error(), kBadgeNeverOverwritten));
   }
-  auto db = openDatabase(args, true);
+  auto db = openDatabase(options.db, true);
   if (!db) {
     return reportError(cmd, db.error());
   }
 
-  std::optional<std::filesystem::path> modelFlag;
-  if (auto dir = args.value("--models")) {
-    modelFlag = *dir;
+  // The gate's configuration, when given, names the threshold the photos must agree to and
+  // where the models are (face.models_dir, after --models): the daemon's own lookup.
+  config::Config gateConfig = config::defaults();
+  if (const auto& path = options.configFile) {
+    auto loaded = config::loadConfig(*path);
+    if (!loaded) {
+      return reportError(cmd, loaded.error());
+    }
+    gateConfig = std::move(*loaded);
   }
-  auto modelDir = face::findModelDir(modelFlag);
+  auto modelDir = app::modelDirFor(gateConfig, options.modelDir);
   if (!modelDir) {
     return reportError(cmd, modelDir.error());
   }
@@ -190,13 +166,7 @@ int runEnroll(std::span<const std::string_view> argv) {
   // One template builder for every template facegate makes: each photo checked, then the
   // photos against each other (bounds derived from the gate's threshold), then their mean.
   enrolment::TemplateSettings settings;
-  if (const auto path = args.value("--config")) {
-    auto config = config::loadConfig(*path);
-    if (!config) {
-      return reportError(cmd, config.error());
-    }
-    settings.gateThreshold = config->face.threshold;
-  }
+  settings.gateThreshold = gateConfig.face.threshold;
   auto builder = enrolment::TemplateBuilder::create(**engine, settings);
   if (!builder) {
     return reportError(cmd, builder.error());
@@ -248,23 +218,16 @@ int runEnroll(std::span<const std::string_view> argv) {
              badge::toString(request.mode), request.minor ? "minor" : "adult",
              photos.size() > 1 ? fmt::format(", template from {} photos", photos.size()) : "",
              formatSerial(issued->serial), formatDate(issued->expiresAt), badgeOut.string());
-  if (args.has("--print-payload")) {
+  if (options.printPayload) {
     fmt::print("{}\n", payload);
   }
   secureWipe(payload.data(), payload.size());
   return kExitOk;
 }
 
-int runList(std::span<const std::string_view> argv) {
+int runList(const std::string& dbPath) {
   const std::string_view cmd = "list";
-  constexpr std::string_view kUsage =
-      "usage: facegate list --db FILE\n"
-      "  Pupils, whether they volunteered (consent on record, storage mode) and their badges.\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db"}}, kUsage, args)) {
-    return *exit;
-  }
-  auto db = openDatabase(args, false);
+  auto db = openDatabase(dbPath, false);
   if (!db) {
     return reportError(cmd, db.error());
   }
@@ -302,25 +265,18 @@ int runList(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-int runRevoke(std::span<const std::string_view> argv) {
+struct RevokeOptions {
+  std::string db;
+  std::string badge;
+};
+
+int runRevoke(const RevokeOptions& options) {
   const std::string_view cmd = "revoke";
-  constexpr std::string_view kUsage =
-      "usage: facegate revoke --db FILE --badge SERIAL\n"
-      "  A lost or stolen badge: the gate rejects it from now on and its sealed template is\n"
-      "  deleted. Enrol the pupil again (--replace) to give them a new badge.\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--badge"}}, kUsage, args)) {
-    return *exit;
-  }
-  auto text = required(args, "--badge");
-  if (!text) {
-    return reportError(cmd, text.error());
-  }
-  auto serial = parseSerial(*text);
+  auto serial = parseSerial(options.badge);
   if (!serial) {
     return reportError(cmd, serial.error());
   }
-  auto db = openDatabase(args, false);
+  auto db = openDatabase(options.db, false);
   if (!db) {
     return reportError(cmd, db.error());
   }
@@ -333,34 +289,27 @@ int runRevoke(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-int runErase(std::span<const std::string_view> argv) {
+struct EraseOptions {
+  std::string db;
+  std::string pupil;
+};
+
+int runErase(const EraseOptions& options) {
   const std::string_view cmd = "erase";
-  constexpr std::string_view kUsage =
-      "usage: facegate erase --db FILE --pupil ID\n"
-      "  Withdrawal of consent: the pupil's record, consent, badges and templates are deleted\n"
-      "  at once (overwritten on disk). The audit log keeps an anonymous tombstone.\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--pupil"}}, kUsage, args)) {
-    return *exit;
-  }
-  auto pupil = required(args, "--pupil");
-  if (!pupil) {
-    return reportError(cmd, pupil.error());
-  }
   // Not echoed: it may hold control characters meant for the terminal.
-  if (!enrolment::isValidPupilId(*pupil)) {
+  if (!enrolment::isValidPupilId(options.pupil)) {
     return reportError(cmd, "--pupil is not 1 to 32 of A-Z a-z 0-9 . _ -");
   }
-  auto db = openDatabase(args, false);
+  auto db = openDatabase(options.db, false);
   if (!db) {
     return reportError(cmd, db.error());
   }
   audit::JournalWitness witness;
   enrolment::Registry registry(*db, deskActor(), &witness);
-  if (auto r = registry.erasePupil(*pupil, unixNow()); !r) {
+  if (auto r = registry.erasePupil(options.pupil, unixNow()); !r) {
     return reportError(cmd, r.error());
   }
-  fmt::print("pupil {} erased\n", *pupil);
+  fmt::print("pupil {} erased\n", options.pupil);
   return kExitOk;
 }
 
@@ -376,7 +325,7 @@ void printFutureDated(const audit::FutureDated& future) {
 
 // The second half of `audit verify`: the log against the heads the journal saw.
 int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store::Database& db,
-                        const std::optional<std::string_view>& journalDir) {
+                        const std::optional<std::string>& journalDir) {
   auto id = log.logId();
   if (!id) {
     return reportError(cmd, id.error());
@@ -434,27 +383,18 @@ int checkAgainstJournal(std::string_view cmd, audit::AuditLog& log, const store:
   return kExitOk;
 }
 
-int runPurge(std::span<const std::string_view> argv) {
+struct PurgeOptions {
+  std::string db;
+  std::optional<std::string> configFile;
+  std::optional<std::int64_t> retentionDays;
+};
+
+int runPurge(const PurgeOptions& options) {
   const std::string_view cmd = "purge";
-  constexpr std::string_view kUsage =
-      "usage: facegate purge --db FILE (--config FILE | --retention-days N)\n"
-      "  Deletes audit records older than the retention (audit.retention_days in the config).\n";
-  Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv, {.valued = {"--db", "--config", "--retention-days"}},
-                               kUsage, args)) {
-    return *exit;
-  }
   std::int64_t days = 0;
-  if (const auto text = args.value("--retention-days")) {
-    if (args.value("--config")) {
-      return reportError(cmd, "give either --config or --retention-days, not both");
-    }
-    auto value = parseWholeNumber("--retention-days", *text, 1, 3650);
-    if (!value) {
-      return reportError(cmd, value.error());
-    }
-    days = *value;
-  } else if (const auto path = args.value("--config")) {
+  if (options.retentionDays) {
+    days = *options.retentionDays;
+  } else if (const auto& path = options.configFile) {
     auto config = config::loadConfig(*path);
     if (!config) {
       return reportError(cmd, config.error());
@@ -463,7 +403,7 @@ int runPurge(std::span<const std::string_view> argv) {
   } else {
     return reportError(cmd, "--config or --retention-days is required");
   }
-  auto db = openDatabase(args, false);
+  auto db = openDatabase(options.db, false);
   if (!db) {
     return reportError(cmd, db.error());
   }
@@ -483,36 +423,15 @@ int runPurge(std::span<const std::string_view> argv) {
   return kExitOk;
 }
 
-int runAudit(std::span<const std::string_view> argv) {
-  const std::string_view cmd = "audit";
-  constexpr std::string_view kUsage =
-      "usage: facegate audit verify --db FILE [--journal DIR]\n"
-      "       facegate audit show --db FILE [--last N]\n"
-      "  verify: checks the hash chain and that every record removed was removed by a\n"
-      "          retention purge, then compares the log with the heads the gate and the desk\n"
-      "          wrote to the systemd journal (or to the journal files in DIR, a copy), which\n"
-      "          catches a log cut at its end or rewritten as a whole. Exit 1 if anything is\n"
-      "          wrong, with the first problem found.\n"
-      "  show:   prints the last N records (default 20).\n";
-  if (argv.empty() || (argv[0] != "verify" && argv[0] != "show")) {
-    if (!argv.empty() && argv[0] == "--help") {
-      fmt::print("{}", kUsage);
-      return kExitOk;
-    }
-    reportError(cmd, "expected 'verify' or 'show'");
-    fmt::print(stderr, "{}", kUsage);
-    return kExitUndecided;
-  }
-  const bool show = argv[0] == "show";
-  Arguments args;
-  if (auto exit = parseOrUsage(cmd, argv.subspan(1), {.valued = {"--db", "--last", "--journal"}},
-                               kUsage, args)) {
-    return *exit;
-  }
-  if (show && args.value("--journal")) {
-    return reportError(cmd, "--journal is an option of 'audit verify'");
-  }
-  auto db = openDatabase(args, false);
+struct AuditOptions {
+  std::string db;
+  std::optional<std::string> journalDir;  // verify
+  std::int64_t last = 20;                 // show
+};
+
+int runAudit(const AuditOptions& options, bool show) {
+  const std::string_view cmd = show ? "audit show" : "audit verify";
+  auto db = openDatabase(options.db, false);
   if (!db) {
     return reportError(cmd, db.error());
   }
@@ -538,16 +457,9 @@ int runAudit(std::span<const std::string_view> argv) {
     if (auto future = log.futureDated(unixNow()); future) {
       printFutureDated(*future);
     }
-    return checkAgainstJournal(cmd, log, *db, args.value("--journal"));
+    return checkAgainstJournal(cmd, log, *db, options.journalDir);
   }
-  std::int64_t last = 20;
-  if (const auto text = args.value("--last")) {
-    auto value = parseWholeNumber("--last", *text, 1, 1'000'000);
-    if (!value) {
-      return reportError(cmd, value.error());
-    }
-    last = *value;
-  }
+  const std::int64_t last = options.last;
   auto report = log.verify();
   if (!report) {
     return reportError(cmd, report.error());
@@ -565,6 +477,190 @@ int runAudit(std::span<const std::string_view> argv) {
                e.distance ? fmt::format("d={:.3f}", *e.distance) : "", terminalSafe(e.detail));
   }
   return kExitOk;
+}
+
+}  // namespace
+
+void addEnroll(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<EnrollOptions>();
+  CLI::App& command = addCommand(
+      app, "enroll", "enrol a volunteer and write their badge",
+      "Enrols a volunteer: one template from the photos (each must show exactly one sharp,\n"
+      "opaque face, at least 100 px wide and not enlarged, and all of them the same person),\n"
+      "consent recorded, a signed badge written as a PNG QR code.\n"
+      "Pupils are minors unless --adult or a date of birth says otherwise; a minor needs\n"
+      "--guardian-consent. Photos are read in memory only, never copied or stored.\n"
+      "The badge PNG (mode 0600) holds the secret that opens the template: print it, hand it\n"
+      "to the pupil, then delete the file.\n"
+      "The photos must agree with each other more closely than the gate's threshold requires\n"
+      "(face.threshold of --config, else the default 0.58).");
+  command.group(kDeskGroup);
+  command.add_option("--db", options->db, "the enrolment database (created if absent)")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  command.add_option("--pupil", options->pupil, "the pupil's id: 1 to 32 of A-Z a-z 0-9 . _ -")
+      ->type_name("ID")
+      ->required()
+      ->check(nonEmpty());
+  command.add_option("--photo", options->photos, "a photo of the pupil (repeatable, up to 10)")
+      ->type_name("FILE")
+      ->required()
+      ->allow_extra_args(false);
+  command.add_option("--consent", options->consent, "the reference of the signed consent form")
+      ->type_name("REF")
+      ->required()
+      ->check(nonEmpty());
+  command
+      .add_option("--guardian-consent", options->guardianConsent,
+                  "the reference of a guardian's consent (required for a minor)")
+      ->type_name("REF");
+  CLI::Option* adult = command.add_flag("--adult", options->adult, "the pupil is not a minor");
+  command
+      .add_option("--date-of-birth", options->dateOfBirth,
+                  "tells whether the pupil is a minor (the date itself is not kept)")
+      ->type_name("YYYY-MM-DD")
+      ->excludes(adult);
+  command.add_option("--name", options->name, "a display name for the list")->type_name("NAME");
+  command.add_option("--key", options->key, "the school's private signing key")
+      ->type_name("SIGNING_KEY")
+      ->required()
+      ->check(nonEmpty());
+  command.add_option("--badge-out", options->badgeOut, "the badge's PNG, a new file (0600)")
+      ->type_name("BADGE.png")
+      ->required()
+      ->check(nonEmpty());
+  command.add_option("--mode", options->mode, "where the template is kept")
+      ->type_name("MODE")
+      ->check(oneOf({"sealed", "on-badge"}))
+      ->capture_default_str();
+  command
+      .add_option("--template-key", options->templateKey,
+                  "the key of templates carried in badges (needed for --mode on-badge)")
+      ->type_name("FILE")
+      ->check(nonEmpty());
+  checkWholeNumber(
+      command.add_option("--valid-days", options->validDays, "days the badge is valid")
+          ->type_name("N"),
+      1, 3660);
+  command.add_flag("--replace", options->replace,
+                   "replace the pupil's enrolment (their old badge is revoked)");
+  command
+      .add_option("--models", options->modelDir,
+                  "directory holding the dlib models (default: installed, then models/)")
+      ->type_name("DIR");
+  command.add_flag("--print-payload", options->printPayload,
+                   "also print the badge's payload (it holds the badge's secret)");
+  command
+      .add_option("--config", options->configFile,
+                  "the gate's configuration, whose face.threshold the photos must agree to")
+      ->type_name("GATE.toml");
+  commands.push_back({&command, [options] { return runEnroll(*options); }});
+}
+
+void addList(CLI::App& app, Commands& commands) {
+  auto db = std::make_shared<std::string>();
+  CLI::App& command =
+      addCommand(app, "list", "pupils, consent and badges",
+                 "Pupils, whether they volunteered (consent on record, storage mode) and their "
+                 "badges.");
+  command.group(kDeskGroup);
+  command.add_option("--db", *db, "the enrolment database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  commands.push_back({&command, [db] { return runList(*db); }});
+}
+
+void addRevoke(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<RevokeOptions>();
+  CLI::App& command = addCommand(
+      app, "revoke", "revoke a lost badge",
+      "A lost or stolen badge: the gate rejects it from now on and its sealed template is\n"
+      "deleted. Enrol the pupil again (--replace) to give them a new badge.");
+  command.group(kDeskGroup);
+  command.add_option("--db", options->db, "the enrolment database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  command
+      .add_option("--badge", options->badge,
+                  "the badge's serial, 16 hex digits as `facegate list` shows")
+      ->type_name("SERIAL")
+      ->required();
+  commands.push_back({&command, [options] { return runRevoke(*options); }});
+}
+
+void addErase(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<EraseOptions>();
+  CLI::App& command = addCommand(
+      app, "erase", "erase a pupil (withdrawal of consent)",
+      "Withdrawal of consent: the pupil's record, consent, badges and templates are deleted\n"
+      "at once (overwritten on disk). The audit log keeps an anonymous tombstone.");
+  command.group(kDeskGroup);
+  command.add_option("--db", options->db, "the enrolment database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  command.add_option("--pupil", options->pupil, "the pupil's id")
+      ->type_name("ID")
+      ->required()
+      ->check(nonEmpty());
+  commands.push_back({&command, [options] { return runErase(*options); }});
+}
+
+void addPurge(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<PurgeOptions>();
+  CLI::App& command = addCommand(
+      app, "purge", "delete audit records past the retention",
+      "Deletes audit records older than the retention: audit.retention_days of --config, or\n"
+      "--retention-days (one of the two is required).");
+  command.group(kDeskGroup);
+  command.add_option("--db", options->db, "the enrolment database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  CLI::Option* config =
+      command.add_option("--config", options->configFile, "the gate's configuration")
+          ->type_name("FILE");
+  checkWholeNumber(
+      command.add_option("--retention-days", options->retentionDays, "the retention, in days")
+          ->type_name("N"),
+      1, 3650)
+      ->excludes(config);
+  commands.push_back({&command, [options] { return runPurge(*options); }});
+}
+
+void addAudit(CLI::App& app, Commands& commands) {
+  CLI::App& audit = addCommand(app, "audit", "check or show the hash-chained audit log");
+  audit.group(kDeskGroup);
+
+  auto verify = std::make_shared<AuditOptions>();
+  CLI::App& verifyCommand = addCommand(
+      audit, "verify", "check the audit log's hash chain and the journal's record of it",
+      "Checks the hash chain and that every record removed was removed by a retention purge,\n"
+      "then compares the log with the heads the gate and the desk wrote to the systemd\n"
+      "journal (or to the journal files in DIR, a copy), which catches a log cut at its end or\n"
+      "rewritten as a whole. Exit 1 if anything is wrong, with the first problem found.");
+  verifyCommand.add_option("--db", verify->db, "the enrolment or gate database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  verifyCommand
+      .add_option("--journal", verify->journalDir,
+                  "read the journal files in DIR instead of the system's journal")
+      ->type_name("DIR");
+  commands.push_back({&verifyCommand, [verify] { return runAudit(*verify, false); }});
+
+  auto show = std::make_shared<AuditOptions>();
+  CLI::App& showCommand = addCommand(audit, "show", "print the last records of the audit log");
+  showCommand.add_option("--db", show->db, "the enrolment or gate database")
+      ->type_name("FILE")
+      ->required()
+      ->check(nonEmpty());
+  checkWholeNumber(showCommand.add_option("--last", show->last, "how many records")->type_name("N"),
+                   1, 1'000'000);
+  commands.push_back({&showCommand, [show] { return runAudit(*show, true); }});
 }
 
 }  // namespace facegate::cli

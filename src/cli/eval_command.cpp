@@ -5,15 +5,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "arguments.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/stopwatch.hpp"
 #include "facegate/core/terminal_text.hpp"
@@ -28,21 +29,6 @@ namespace facegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kUsage =
-    "usage: facegate eval DIR [--pairs FILE] [--threshold T] [--plot det.png [--force]]\n"
-    "                     [--json] [--seed N] [--max-impostors N] [--models DIR]\n"
-    "  Measures verification error rates on DIR, one sub-folder of photos per person\n"
-    "  (folders starting with '_' are skipped). Exit 0: evaluated; 2: bad input.\n"
-    "  --pairs FILE         also run LFW's 10-fold protocol from a pairs.txt file\n"
-    "  --threshold T        report false accepts and rejects at T (default {:.2f})\n"
-    "  --plot FILE          write the DET curve and distance histograms as a PNG (0600)\n"
-    "  --force              replace FILE if it exists (by a new file, never through a link)\n"
-    "  --json               print one JSON object on stdout\n"
-    "  --max-impostors N    score all impostor pairs up to N, else a sample of N "
-    "(default 100000)\n"
-    "  --seed N             seed of that sample (default 1)\n"
-    "  --models DIR         directory holding the dlib models\n";
 
 constexpr std::int64_t kDefaultMaxImpostors = 100'000;
 constexpr double kReportedFmrs[] = {1e-2, 1e-3, 1e-4};
@@ -66,6 +52,18 @@ std::string duration(double seconds) {
   return s >= 60 ? fmt::format("{}m {:02}s", s / 60, s % 60) : fmt::format("{}s", s);
 }
 
+struct EvalOptions {
+  std::optional<std::filesystem::path> dir;
+  std::optional<std::string> pairsFile;
+  double threshold = face::kDefaultMatchThreshold;
+  std::optional<std::string> plot;
+  bool force = false;
+  bool json = false;
+  std::int64_t seed = 1;
+  std::int64_t maxImpostors = kDefaultMaxImpostors;
+  std::optional<std::filesystem::path> modelDir;
+};
+
 // The LFW protocol's result, when --pairs is given.
 struct ProtocolResult {
   eval::FoldAccuracy accuracy;
@@ -74,65 +72,21 @@ struct ProtocolResult {
   std::size_t skipped = 0;  // an image of the pair has no usable face
 };
 
-}  // namespace
-
-int runEval(std::span<const std::string_view> args) {
-  const Arguments::Spec spec{
-      .flags = {"--json", "--force", "--help"},
-      .valued = {"--pairs", "--threshold", "--plot", "--seed", "--max-impostors", "--models"},
-      .repeatable = {},
-      .minPositional = 0,
-      .maxPositional = 1};
-  auto parsed = Arguments::parse(args, spec);
-  if (!parsed) {
-    fmt::print(stderr, "facegate eval: {}.\n", parsed.error().message);
-    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
-    return kExitUndecided;
+int runEval(const EvalOptions& options) {
+  if (!options.dir) {
+    return badInput("expected the folder DIR of person folders");
   }
-  if (parsed->has("--help")) {
-    fmt::print(fmt::runtime(kUsage), face::kDefaultMatchThreshold);
-    return kExitOk;
-  }
-  if (parsed->positional().size() != 1) {
-    fmt::print(stderr, "facegate eval: expected the folder DIR of person folders.\n");
-    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
-    return kExitUndecided;
-  }
-  const fs::path dir = parsed->positional()[0];
-  double threshold = face::kDefaultMatchThreshold;
-  if (const auto text = parsed->value("--threshold")) {
-    auto value = parseNumber("--threshold", *text, face::kMinThreshold, face::kMaxThreshold);
-    if (!value) {
-      return badInput(value.error().message);
-    }
-    threshold = *value;
-  }
-  std::int64_t seed = 1;
-  if (const auto text = parsed->value("--seed")) {
-    auto value = parseWholeNumber("--seed", *text, 0, INT64_MAX);
-    if (!value) {
-      return badInput(value.error().message);
-    }
-    seed = *value;
-  }
-  std::int64_t maxImpostors = kDefaultMaxImpostors;
-  if (const auto text = parsed->value("--max-impostors")) {
-    auto value = parseWholeNumber("--max-impostors", *text, 1, 1'000'000'000);
-    if (!value) {
-      return badInput(value.error().message);
-    }
-    maxImpostors = *value;
-  }
-  auto plot = plotOutput(*parsed);
+  const fs::path dir = *options.dir;
+  const double threshold = options.threshold;
+  const std::int64_t seed = options.seed;
+  const std::int64_t maxImpostors = options.maxImpostors;
+  auto plot = plotOutput(options.plot, options.force);
   if (!plot) {
     return badInput(plot.error().message);
   }
   const std::optional<std::string>& plotFile = plot->file;
   const Overwrite overwrite = plot->overwrite;
-  std::optional<fs::path> modelFlag;
-  if (const auto models = parsed->value("--models")) {
-    modelFlag = *models;
-  }
+  const std::optional<fs::path>& modelFlag = options.modelDir;
 
   // Everything that can be refused is checked before the models are loaded.
   auto set = eval::scanPhotoSet(dir);
@@ -149,7 +103,7 @@ int runEval(std::span<const std::string_view> args) {
   }
   std::optional<eval::PairsProtocol> protocol;
   std::vector<std::pair<std::size_t, std::size_t>> protocolImages;
-  if (const auto pairsFile = parsed->value("--pairs")) {
+  if (const auto& pairsFile = options.pairsFile) {
     auto read = eval::readPairsFile(*pairsFile);
     if (!read) {
       return badInput(read.error().message);
@@ -260,7 +214,7 @@ int runEval(std::span<const std::string_view> args) {
     }
   }
 
-  if (parsed->has("--json")) {
+  if (options.json) {
     nlohmann::ordered_json out;
     out["dir"] = dir.string();
     out["images"] = set->images.size();
@@ -367,6 +321,48 @@ int runEval(std::span<const std::string_view> args) {
   fmt::print("models loaded and images embedded in {:.1f} s ({:.1f} images/s, 2 threads)\n",
              embedSeconds, static_cast<double>(set->images.size()) / std::max(embedSeconds, 1e-9));
   return kExitOk;
+}
+
+}  // namespace
+
+void addEval(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<EvalOptions>();
+  CLI::App& command =
+      addCommand(app, "eval", "error rates (EER, FNMR at FMR, DET plot) on folders of persons",
+                 "Measures verification error rates on DIR, one sub-folder of photos per person\n"
+                 "(folders starting with '_' are skipped). Exit 0: evaluated; 2: bad input.");
+  command.add_option("dir", options->dir, "the folder of person folders")->type_name("DIR");
+  command
+      .add_option("--pairs", options->pairsFile,
+                  "also run LFW's 10-fold protocol from a "
+                  "pairs.txt file")
+      ->type_name("FILE");
+  checkNumber(
+      command
+          .add_option("--threshold", options->threshold, "report false accepts and rejects at T")
+          ->type_name("T"),
+      face::kMinThreshold, face::kMaxThreshold);
+  CLI::Option* plot = command
+                          .add_option("--plot", options->plot,
+                                      "write the DET curve and distance histograms as a PNG (0600)")
+                          ->type_name("FILE")
+                          ->check(nonEmpty());
+  command
+      .add_flag("--force", options->force,
+                "replace FILE if it exists (by a new file, never through a link)")
+      ->needs(plot);
+  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  checkWholeNumber(command
+                       .add_option("--max-impostors", options->maxImpostors,
+                                   "score all impostor pairs up to N, else a sample of N")
+                       ->type_name("N"),
+                   1, 1'000'000'000);
+  checkWholeNumber(
+      command.add_option("--seed", options->seed, "seed of that sample")->type_name("N"), 0,
+      INT64_MAX);
+  command.add_option("--models", options->modelDir, "directory holding the dlib models")
+      ->type_name("DIR");
+  commands.push_back({&command, [options] { return runEval(*options); }});
 }
 
 }  // namespace facegate::cli

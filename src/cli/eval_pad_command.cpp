@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,17 +11,18 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "arguments.hpp"
 #include "commands.hpp"
 #include "common.hpp"
+#include "facegate/app/lookup.hpp"
 #include "facegate/app/settings.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/config/config.hpp"
 #include "facegate/core/output_file.hpp"
 #include "facegate/core/terminal_text.hpp"
 #include "facegate/eval/pad.hpp"
 #include "facegate/eval/photo_set.hpp"
+#include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
-#include "facegate/face/models.hpp"
 #include "facegate/liveness/synthetic.hpp"
 
 namespace facegate::cli {
@@ -28,28 +30,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kUsage =
-    "usage: facegate eval-pad --live PATH... --attack [TYPE=]PATH... [--synthetic DIR]\n"
-    "                         [--part all|tuning|held-out] [--config FILE]\n"
-    "                         [--plot FILE [--force]] [--json] [--max-frames N] [--models DIR]\n"
-    "  Measures presentation-attack detection as ISO/IEC 30107-3 does: APCER per attack type\n"
-    "  (attacks judged live) and BPCER (live faces judged attacks), with the number of\n"
-    "  presentations behind each. PATH is a video file or a folder of frames; each run of\n"
-    "  [liveness] frames consecutive frames with a face is one presentation.\n"
-    "  Exit 0: evaluated; 2: bad input.\n"
-    "  --live PATH          bona fide presentations (repeatable)\n"
-    "  --attack [TYPE=]PATH attack presentations of type TYPE (default \"attack\"; repeatable)\n"
-    "  --synthetic DIR      also make print and screen attacks from the photos in DIR (one\n"
-    "                       sub-folder per person; types print-synthetic, screen-synthetic)\n"
-    "  --part P             all (default), tuning (first half of every source; every other\n"
-    "                       synthetic photo) or held-out (the rest)\n"
-    "  --config FILE        liveness thresholds and face settings from this config\n"
-    "  --plot FILE          write the cue score distributions as a PNG (0600)\n"
-    "  --force              replace FILE if it exists (by a new file, never through a link)\n"
-    "  --json               print one JSON object on stdout\n"
-    "  --list               print every presentation with its cue scores\n"
-    "  --max-frames N       frames read per source (default 2000)\n"
-    "  --models DIR         directory holding the dlib models\n";
+struct EvalPadOptions {
+  std::vector<std::string> live;
+  std::vector<std::string> attacks;
+  std::optional<std::string> synthetic;
+  std::string part = "all";
+  std::optional<std::string> configFile;
+  std::optional<std::string> plot;
+  bool force = false;
+  bool json = false;
+  bool list = false;
+  std::int64_t maxFrames = 2000;
+  std::optional<fs::path> modelDir;
+};
 
 int badInput(std::string_view why) {
   fmt::print(stderr, "facegate eval-pad: {}.\n", terminalSafe(why));
@@ -65,32 +58,15 @@ struct Source {
   fs::path path;
 };
 
-}  // namespace
-
-int runEvalPad(std::span<const std::string_view> args) {
-  const Arguments::Spec spec{
-      .flags = {"--json", "--list", "--force", "--help"},
-      .valued = {"--synthetic", "--part", "--config", "--plot", "--max-frames", "--models"},
-      .repeatable = {"--live", "--attack"},
-      .minPositional = 0,
-      .maxPositional = 0};
-  auto parsed = Arguments::parse(args, spec);
-  if (!parsed) {
-    fmt::print(stderr, "facegate eval-pad: {}.\n{}", parsed.error().message, kUsage);
-    return kExitUndecided;
-  }
-  if (parsed->has("--help")) {
-    fmt::print("{}", kUsage);
-    return kExitOk;
-  }
+int runEvalPad(const EvalPadOptions& options) {
   std::vector<Source> sources;
-  for (const auto& live : parsed->values("--live")) {
+  for (const auto& live : options.live) {
     if (live.empty()) {
       return badInput("--live needs a video file or a folder of frames");
     }
     sources.push_back({"live", live});
   }
-  for (const auto& attack : parsed->values("--attack")) {
+  for (const auto& attack : options.attacks) {
     const auto eq = attack.find('=');
     Source s{"attack", attack};
     if (eq != std::string::npos) {
@@ -113,36 +89,18 @@ int runEvalPad(std::span<const std::string_view> args) {
     }
     sources.push_back(s);
   }
-  const std::optional<std::string> synthetic = parsed->value("--synthetic");
-  if (std::none_of(sources.begin(), sources.end(), [](auto& s) { return s.type == "live"; })) {
-    return badInput("at least one --live source is needed (BPCER has no meaning without one)");
-  }
+  const std::optional<std::string>& synthetic = options.synthetic;
   if (std::none_of(sources.begin(), sources.end(), [](auto& s) { return s.type != "live"; }) &&
       !synthetic) {
     return badInput("at least one --attack source or --synthetic DIR is needed");
   }
-  eval::SetPart setPart = eval::SetPart::All;
-  std::string partName = "all";
-  if (const auto p = parsed->value("--part")) {
-    partName = *p;
-    if (*p == "tuning") {
-      setPart = eval::SetPart::Tuning;
-    } else if (*p == "held-out") {
-      setPart = eval::SetPart::HeldOut;
-    } else if (*p != "all") {
-      return badInput(fmt::format("--part {}: expected all, tuning or held-out", *p));
-    }
-  }
-  std::int64_t maxFrames = 2000;
-  if (const auto text = parsed->value("--max-frames")) {
-    auto value = parseWholeNumber("--max-frames", *text, 2, 1'000'000);
-    if (!value) {
-      return badInput(value.error().message);
-    }
-    maxFrames = *value;
-  }
+  const std::string& partName = options.part;  // all, tuning or held-out (the parser checked)
+  const eval::SetPart setPart = partName == "tuning"     ? eval::SetPart::Tuning
+                                : partName == "held-out" ? eval::SetPart::HeldOut
+                                                         : eval::SetPart::All;
+  const std::int64_t maxFrames = options.maxFrames;
   config::Config cfg = config::defaults();
-  if (const auto file = parsed->value("--config")) {
+  if (const auto& file = options.configFile) {
     auto loaded = config::loadConfig(*file);
     if (!loaded) {
       return badInput(loaded.error().message);
@@ -150,7 +108,7 @@ int runEvalPad(std::span<const std::string_view> args) {
     cfg = *loaded;
   }
   const liveness::Settings settings = app::gateSettingsFrom(cfg).liveness;
-  auto plot = plotOutput(*parsed);
+  auto plot = plotOutput(options.plot, options.force);
   if (!plot) {
     return badInput(plot.error().message);
   }
@@ -164,11 +122,7 @@ int runEvalPad(std::span<const std::string_view> args) {
     }
     photos = std::move(*set);
   }
-  std::optional<fs::path> modelFlag;
-  if (const auto models = parsed->value("--models")) {
-    modelFlag = *models;
-  }
-  auto modelDir = face::findModelDir(modelFlag);
+  auto modelDir = app::modelDirFor(cfg, options.modelDir);  // the daemon's lookup
   if (!modelDir) {
     return badInput(modelDir.error().message);
   }
@@ -238,7 +192,7 @@ int runEvalPad(std::span<const std::string_view> args) {
     return std::count_if(list.begin(), list.end(),
                          [&](const auto& p) { return p.assessment.cue == cue; });
   };
-  if (parsed->has("--json")) {
+  if (options.json) {
     nlohmann::ordered_json out;
     out["part"] = partName;
     out["settings"] = {{"frames", settings.frames},
@@ -262,7 +216,7 @@ int runEvalPad(std::span<const std::string_view> args) {
     fmt::print("{}\n", out.dump());
     return kExitOk;
   }
-  if (parsed->has("--list")) {
+  if (options.list) {
     for (const auto& g : groups) {
       for (const auto& p : g.presentations) {
         fmt::print("{:<16} {:<6} {:<14} {}  {}\n", g.name,
@@ -306,6 +260,63 @@ int runEvalPad(std::span<const std::string_view> args) {
     fmt::print("plot: {}\n", *plotFile);
   }
   return kExitOk;
+}
+
+}  // namespace
+
+void addEvalPad(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<EvalPadOptions>();
+  CLI::App& command = addCommand(
+      app, "eval-pad", "presentation-attack detection rates (APCER, BPCER) on videos",
+      "Measures presentation-attack detection as ISO/IEC 30107-3 does: APCER per attack type\n"
+      "(attacks judged live) and BPCER (live faces judged attacks), with the number of\n"
+      "presentations behind each. PATH is a video file or a folder of frames; each run of\n"
+      "[liveness] frames consecutive frames with a face is one presentation.\n"
+      "Exit 0: evaluated; 2: bad input.");
+  command
+      .add_option("--live", options->live,
+                  "bona fide presentations (repeatable; BPCER has no meaning without one)")
+      ->type_name("PATH")
+      ->required()
+      ->allow_extra_args(false);
+  command
+      .add_option("--attack", options->attacks,
+                  "attack presentations of type TYPE (default \"attack\"; repeatable)")
+      ->type_name("[TYPE=]PATH")
+      ->allow_extra_args(false);
+  command
+      .add_option("--synthetic", options->synthetic,
+                  "also make print and screen attacks from the photos in DIR (one sub-folder "
+                  "per person; types print-synthetic, screen-synthetic)")
+      ->type_name("DIR");
+  command
+      .add_option("--part", options->part,
+                  "all, tuning (first half of every source; every other synthetic photo) or "
+                  "held-out (the rest)")
+      ->type_name("P")
+      ->check(oneOf({"all", "tuning", "held-out"}))
+      ->capture_default_str();
+  command
+      .add_option("--config", options->configFile,
+                  "liveness thresholds and face settings from this config")
+      ->type_name("FILE");
+  CLI::Option* plot =
+      command
+          .add_option("--plot", options->plot, "write the cue score distributions as a PNG (0600)")
+          ->type_name("FILE")
+          ->check(nonEmpty());
+  command
+      .add_flag("--force", options->force,
+                "replace FILE if it exists (by a new file, never through a link)")
+      ->needs(plot);
+  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  command.add_flag("--list", options->list, "print every presentation with its cue scores");
+  checkWholeNumber(command.add_option("--max-frames", options->maxFrames, "frames read per source")
+                       ->type_name("N"),
+                   2, 1'000'000);
+  command.add_option("--models", options->modelDir, "directory holding the dlib models")
+      ->type_name("DIR");
+  commands.push_back({&command, [options] { return runEvalPad(*options); }});
 }
 
 }  // namespace facegate::cli

@@ -3,39 +3,59 @@
 
 #include <cstdio>
 #include <exception>
-#include <string_view>
-#include <utility>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <opencv2/core/utils/logger.hpp>
 
 #include "commands.hpp"
 #include "facegate/build_info.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/core/process.hpp"
 
 namespace {
 
-constexpr std::string_view kUsage =
-    "usage: facegate <command> [options]\n"
-    "commands:\n"
-    "  verify A.jpg B.jpg   are the faces in two photos the same person?\n"
-    "  bench                latency per stage, memory and throughput on this machine\n"
-    "  eval DIR             error rates (EER, FNMR at FMR, DET plot) on folders of persons\n"
-    "  eval-pad             presentation-attack detection rates (APCER, BPCER) on videos\n"
-    "enrolment desk:\n"
-    "  keygen               make the school's badge-signing keys\n"
-    "  enroll               enrol a volunteer and write their badge\n"
-    "  badge issue          write a badge for a pupil who did not volunteer\n"
-    "  badge render         write a badge payload as a QR code PNG\n"
-    "  badge inspect        check a badge: signature, validity, registration\n"
-    "  list                 pupils, consent and badges\n"
-    "  revoke               revoke a lost badge\n"
-    "  erase                erase a pupil (withdrawal of consent)\n"
-    "  purge                delete audit records past the retention\n"
-    "  audit verify|show    check or show the hash-chained audit log\n"
-    "  version              print the version\n"
-    "Run 'facegate <command> --help' for a command's options.\n";
+using namespace facegate::cli;
+
+std::string versionLine() {
+  return fmt::format("facegate {}", facegate::build::kVersion);
+}
+
+void addVersion(CLI::App& app, Commands& commands) {
+  CLI::App& command = addCommand(app, "version", "print the version");
+  commands.push_back({&command, [] {
+                        fmt::print("{}\n", versionLine());
+                        return kExitOk;
+                      }});
+}
+
+// `facegate help [COMMAND...]`: the help of facegate or of one of its commands, on stdout.
+// Not listed: --help is the documented way.
+void addHelp(CLI::App& app, Commands& commands) {
+  auto words = std::make_shared<std::vector<std::string>>();
+  CLI::App& command = addCommand(app, "help", "print the help of facegate or of a command");
+  command.group("");
+  command.add_option("command", *words, "the command")->type_name("COMMAND");
+  commands.push_back({&command, [&app, &command, words] {
+                        const CLI::App* target = &app;
+                        std::string parent;
+                        for (const std::string& word : *words) {
+                          const auto found = target->get_subcommands([&](const CLI::App* sub) {
+                            return sub->get_name() == word && !sub->get_group().empty();
+                          });
+                          if (found.empty()) {
+                            return usageError(command, fmt::format("unknown command '{}'", word));
+                          }
+                          parent = commandPath(*target);
+                          target = found.front();
+                        }
+                        fmt::print("{}", target->help(parent));
+                        return kExitOk;
+                      }});
+}
 
 }  // namespace
 
@@ -48,36 +68,48 @@ int main(int argc, char** argv) {
   // OpenCV's own warnings would duplicate the one sentence each command prints.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
 
-  const std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "help") {
-    fmt::print(args.empty() ? stderr : stdout, "{}", kUsage);
-    return args.empty() ? facegate::cli::kExitUndecided : facegate::cli::kExitOk;
-  }
-  const std::string_view command = args[0];
-  const std::span<const std::string_view> rest(args.begin() + 1, args.end());
-  using Command = int (*)(std::span<const std::string_view>);
-  static constexpr std::pair<std::string_view, Command> kCommands[] = {
-      {"verify", facegate::cli::runVerify}, {"keygen", facegate::cli::runKeygen},
-      {"enroll", facegate::cli::runEnroll}, {"badge", facegate::cli::runBadge},
-      {"list", facegate::cli::runList},     {"revoke", facegate::cli::runRevoke},
-      {"erase", facegate::cli::runErase},   {"purge", facegate::cli::runPurge},
-      {"audit", facegate::cli::runAudit},   {"bench", facegate::cli::runBench},
-      {"eval", facegate::cli::runEval},     {"eval-pad", facegate::cli::runEvalPad},
-  };
+  std::string chosen = "facegate";
   try {
-    for (const auto& [name, run] : kCommands) {
-      if (command == name) {
-        return run(rest);
+    CLI::App app(
+        "the enrolment desk's and the technician's command line of the facegate "
+        "school gate",
+        "facegate");
+    configureProgram(app, versionLine());
+    app.footer("Run 'facegate COMMAND --help' for a command's options.");
+    Commands commands;
+    addVerify(app, commands);
+    addBench(app, commands);
+    addEval(app, commands);
+    addEvalPad(app, commands);
+    addVersion(app, commands);
+    addKeygen(app, commands);
+    addEnroll(app, commands);
+    addBadge(app, commands);
+    addList(app, commands);
+    addRevoke(app, commands);
+    addErase(app, commands);
+    addPurge(app, commands);
+    addAudit(app, commands);
+    addHelp(app, commands);
+
+    if (argc < 2) {
+      fmt::print(stderr, "{}", app.help());
+      return kExitUndecided;
+    }
+    if (auto exit = parse(app, argc, argv)) {
+      return *exit;
+    }
+    const CLI::App& command = selectedCommand(app);
+    chosen = commandPath(command);
+    for (const Command& c : commands) {
+      if (c.app == &command) {
+        return c.run();
       }
     }
-    if (command == "version" || command == "--version") {
-      fmt::print("facegate {}\n", facegate::build::kVersion);
-      return facegate::cli::kExitOk;
-    }
-    fmt::print(stderr, "facegate: unknown command '{}'.\n{}", command, kUsage);
-    return facegate::cli::kExitUndecided;
+    // No command, only the end of the options (`facegate --`).
+    return usageError(command, "expected a command");
   } catch (const std::exception& e) {
-    fmt::print(stderr, "facegate {}: internal error: {}.\n", command, e.what());
-    return facegate::cli::kExitUndecided;
+    fmt::print(stderr, "{}: internal error: {}.\n", chosen, e.what());
+    return kExitUndecided;
   }
 }

@@ -1,14 +1,16 @@
 // facegate verify A B: are the faces in two photos the same person?
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "arguments.hpp"
 #include "commands.hpp"
+#include "facegate/cli/command_line.hpp"
 #include "facegate/core/stopwatch.hpp"
 #include "facegate/face/engine.hpp"
 #include "facegate/face/image_file.hpp"
@@ -18,12 +20,12 @@
 namespace facegate::cli {
 namespace {
 
-constexpr std::string_view kUsage =
-    "usage: facegate verify A.jpg B.jpg [--threshold T] [--json] [--models DIR]\n"
-    "  Exit 0: same person; 1: different people; 2: could not decide (reason on stderr).\n"
-    "  --threshold T  match when the embedding distance is at most T (default {:.2f})\n"
-    "  --json         print one JSON object on stdout\n"
-    "  --models DIR   directory holding the dlib models (default: installed, then models/)\n";
+struct VerifyOptions {
+  std::vector<std::string> photos;  // two, checked by runVerify
+  double threshold = face::kDefaultMatchThreshold;
+  bool json = false;
+  std::optional<std::filesystem::path> modelDir;
+};
 
 int undecided(std::string_view why) {
   fmt::print(stderr, "facegate verify: cannot decide: {}.\n", why);
@@ -57,42 +59,14 @@ nlohmann::ordered_json jsonTimings(const face::StageTimings& ms) {
   return {{"detect", ms.detectMs}, {"align", ms.alignMs}, {"embed", ms.embedMs}};
 }
 
-}  // namespace
-
-int runVerify(std::span<const std::string_view> args) {
-  const Arguments::Spec spec{.flags = {"--json", "--help"},
-                             .valued = {"--threshold", "--models"},
-                             .repeatable = {},
-                             .minPositional = 0,
-                             .maxPositional = 2};
-  auto parsed = Arguments::parse(args, spec);
-  if (!parsed) {
-    fmt::print(stderr, "facegate verify: {}.\n", parsed.error().message);
-    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
-    return kExitUndecided;
-  }
-  if (parsed->has("--help")) {
-    fmt::print(fmt::runtime(kUsage), face::kDefaultMatchThreshold);
-    return kExitOk;
-  }
-  if (parsed->positional().size() != 2) {
+int runVerify(const VerifyOptions& options) {
+  if (options.photos.size() != 2) {
     fmt::print(stderr, "facegate verify: expected two image files, got {}.\n",
-               parsed->positional().size());
-    fmt::print(stderr, fmt::runtime(kUsage), face::kDefaultMatchThreshold);
+               options.photos.size());
     return kExitUndecided;
   }
-  double threshold = face::kDefaultMatchThreshold;
-  if (const auto text = parsed->value("--threshold")) {
-    auto value = parseNumber("--threshold", *text, face::kMinThreshold, face::kMaxThreshold);
-    if (!value) {
-      return undecided(value.error().message);
-    }
-    threshold = *value;
-  }
-  std::optional<std::filesystem::path> modelFlag;
-  if (const auto dir = parsed->value("--models")) {
-    modelFlag = *dir;
-  }
+  const double threshold = options.threshold;
+  const std::optional<std::filesystem::path>& modelFlag = options.modelDir;
 
   Stopwatch loadWatch;
   auto modelDir = face::findModelDir(modelFlag);
@@ -105,18 +79,18 @@ int runVerify(std::span<const std::string_view> args) {
   }
   const double modelLoadMs = loadWatch.elapsedMs();
 
-  auto a = describeFile(**engine, parsed->positional()[0]);
+  auto a = describeFile(**engine, options.photos[0]);
   if (!a) {
     return undecided(a.error().message);
   }
-  auto b = describeFile(**engine, parsed->positional()[1]);
+  auto b = describeFile(**engine, options.photos[1]);
   if (!b) {
     return undecided(b.error().message);
   }
   const double dist = face::distance(a->description.embedding, b->description.embedding);
   const bool match = face::isMatch(dist, threshold);
 
-  if (parsed->has("--json")) {
+  if (options.json) {
     face::StageTimings total = a->description.ms;
     total += b->description.ms;
     const nlohmann::ordered_json out = {
@@ -142,6 +116,29 @@ int runVerify(std::span<const std::string_view> args) {
                match ? "same person" : "different people", dist, match ? "<=" : ">", threshold);
   }
   return match ? kExitOk : kExitNegative;
+}
+
+}  // namespace
+
+void addVerify(CLI::App& app, Commands& commands) {
+  auto options = std::make_shared<VerifyOptions>();
+  CLI::App& command =
+      addCommand(app, "verify", "are the faces in two photos the same person?",
+                 "Exit 0: same person; 1: different people; 2: could not decide (reason on "
+                 "stderr).");
+  command.add_option("photos", options->photos, "the two photos (PNG, JPEG or BMP)")
+      ->option_text("A.jpg B.jpg");
+  checkNumber(command
+                  .add_option("--threshold", options->threshold,
+                              "match when the embedding distance is at most T")
+                  ->type_name("T"),
+              face::kMinThreshold, face::kMaxThreshold);
+  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  command
+      .add_option("--models", options->modelDir,
+                  "directory holding the dlib models (default: installed, then models/)")
+      ->type_name("DIR");
+  commands.push_back({&command, [options] { return runVerify(*options); }});
 }
 
 }  // namespace facegate::cli

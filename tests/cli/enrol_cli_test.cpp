@@ -290,6 +290,30 @@ TEST_F(EnrolmentDesk, AgreementFollowsTheGateThresholdOfTheConfig) {
   EXPECT_FALSE(fs::exists(dir_ / "badge.png"));
 }
 
+// The desk finds the models as the gate does: --models, else the configuration's
+// face.models_dir, else the installed ones.
+TEST_F(EnrolmentDesk, ModelsAreLookedUpAsTheGateLooksThemUp) {
+  FACEGATE_REQUIRE_MODELS();
+  const fs::path empty = dir_ / "no-models-here";
+  fs::create_directories(empty);
+  test::writeFile(dir_ / "gate.toml", fmt::format("[face]\nmodels_dir = \"{}\"\n", empty.string()));
+  auto args = enroll(
+      "P-1", {face("penny/penny_1.png"), face("penny/penny_2.png"), face("penny/penny_4.png")},
+      "badge.png");
+  args.push_back("--config");
+  args.push_back((dir_ / "gate.toml").string());
+  const auto fromConfig = run(args);
+  EXPECT_EQ(fromConfig.exitCode, 2) << fromConfig.out;
+  EXPECT_NE(fromConfig.err.find(empty.string()), std::string::npos) << fromConfig.err;
+  EXPECT_FALSE(fs::exists(dir_ / "badge.png"));
+
+  args.push_back("--models");  // the command line wins over the configuration
+  args.push_back(test::modelDir().string());
+  const auto fromFlag = run(args);
+  EXPECT_EQ(fromFlag.exitCode, 0) << fromFlag.err;
+  EXPECT_TRUE(fs::exists(dir_ / "badge.png"));
+}
+
 TEST_F(EnrolmentDesk, ConsentRulesAndBadArguments) {
   const std::string photo = face("penny/penny_1.png");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -310,7 +334,7 @@ TEST_F(EnrolmentDesk, ConsentRulesAndBadArguments) {
        "--consent is required"},
       {{"enroll", "--db", db(), "--pupil", "P1", "--consent", "F1", "--adult", "--key", key(),
         "--badge-out", (dir_ / "b.png").string()},
-       "at least one --photo"},
+       "--photo is required"},
       {{"enroll", "--db", db(), "--pupil", "P1", "--consent", "F1", "--adult", "--key", pub(),
         "--badge-out", (dir_ / "b.png").string(), "--photo", photo},
        "public key"},

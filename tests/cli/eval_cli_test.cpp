@@ -183,7 +183,7 @@ TEST(EvalCli, PlotNeverWritesThroughALinkNorOverAFile) {
   expectPlotPathsRefused([](const fs::path& plot) {
     return eval({faces().string(), "--max-impostors", "200", "--plot", plot.string()});
   });
-  expectBadInput(eval({faces().string(), "--force"}), "--force only applies to --plot");
+  expectBadInput(eval({faces().string(), "--force"}), "--force requires --plot");
 }
 
 TEST(EvalCli, ForceReplacesTheLinkNotItsTarget) {

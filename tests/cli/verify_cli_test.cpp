@@ -132,7 +132,7 @@ TEST_F(VerifyCliBadInput, BadArguments) {
   for (const auto& [args, fragment] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{}, "expected two image files, got 0"},
            {{good_}, "expected two image files, got 1"},
-           {{good_, good_, good_}, "expected 0 to 2 arguments, got 3"},
+           {{good_, good_, good_}, "expected two image files, got 3"},
            {{good_, good_, "--threshold"}, "--threshold needs a value"},
            {{good_, good_, "--threshold", "abc"}, "--threshold expects a number"},
            {{good_, good_, "--threshold", "-0.5"}, "--threshold expects a number"},
