@@ -487,6 +487,18 @@ CLI::Validator nonEmpty() {
           ""};
 }
 
+void addReportOptions(CLI::App& command, std::optional<std::string>& plot, bool& force, bool& json,
+                      const std::string& what) {
+  CLI::Option* plotOption =
+      command.add_option("--plot", plot, "write " + what + " as a PNG (0600)")
+          ->type_name("FILE")
+          ->check(nonEmpty());
+  command
+      .add_flag("--force", force, "replace FILE if it exists (by a new file, never through a link)")
+      ->needs(plotOption);
+  command.add_flag("--json", json, "print one JSON object on stdout");
+}
+
 CLI::Validator oneOf(std::vector<std::string> allowed) {
   std::string choices;
   for (std::size_t i = 0; i < allowed.size(); ++i) {

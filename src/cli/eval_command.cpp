@@ -342,16 +342,8 @@ void addEval(CLI::App& app, Commands& commands) {
           .add_option("--threshold", options->threshold, "report false accepts and rejects at T")
           ->type_name("T"),
       face::kMinThreshold, face::kMaxThreshold);
-  CLI::Option* plot = command
-                          .add_option("--plot", options->plot,
-                                      "write the DET curve and distance histograms as a PNG (0600)")
-                          ->type_name("FILE")
-                          ->check(nonEmpty());
-  command
-      .add_flag("--force", options->force,
-                "replace FILE if it exists (by a new file, never through a link)")
-      ->needs(plot);
-  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  addReportOptions(command, options->plot, options->force, options->json,
+                   "the DET curve and distance histograms");
   checkWholeNumber(command
                        .add_option("--max-impostors", options->maxImpostors,
                                    "score all impostor pairs up to N, else a sample of N")

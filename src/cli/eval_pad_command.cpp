@@ -300,16 +300,8 @@ void addEvalPad(CLI::App& app, Commands& commands) {
       .add_option("--config", options->configFile,
                   "liveness thresholds and face settings from this config")
       ->type_name("FILE");
-  CLI::Option* plot =
-      command
-          .add_option("--plot", options->plot, "write the cue score distributions as a PNG (0600)")
-          ->type_name("FILE")
-          ->check(nonEmpty());
-  command
-      .add_flag("--force", options->force,
-                "replace FILE if it exists (by a new file, never through a link)")
-      ->needs(plot);
-  command.add_flag("--json", options->json, "print one JSON object on stdout");
+  addReportOptions(command, options->plot, options->force, options->json,
+                   "the cue score distributions");
   command.add_flag("--list", options->list, "print every presentation with its cue scores");
   checkWholeNumber(command.add_option("--max-frames", options->maxFrames, "frames read per source")
                        ->type_name("N"),

@@ -89,4 +89,10 @@ CLI::Option* checkNumber(CLI::Option* option, double above, double atMost);
 CLI::Validator nonEmpty();
 CLI::Validator oneOf(std::vector<std::string> allowed);
 
+// The measuring commands' output options: --plot FILE (a PNG written 0600; `what` says what
+// it shows), --force (needs --plot: replace FILE by a new file, never through a link) and
+// --json (one JSON object on stdout).
+void addReportOptions(CLI::App& command, std::optional<std::string>& plot, bool& force, bool& json,
+                      const std::string& what);
+
 }  // namespace facegate::cli
