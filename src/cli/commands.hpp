@@ -29,6 +29,8 @@ void addVerify(CLI::App& app, Commands& commands);
 void addBench(CLI::App& app, Commands& commands);
 void addEval(CLI::App& app, Commands& commands);
 void addEvalPad(CLI::App& app, Commands& commands);
+void addEvalGate(CLI::App& app, Commands& commands);
+void addCalibrateThreshold(CLI::App& app, Commands& commands);
 // The enrolment desk (badge and audit each add a group of subcommands).
 void addKeygen(CLI::App& app, Commands& commands);
 void addEnroll(CLI::App& app, Commands& commands);

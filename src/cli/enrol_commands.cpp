@@ -493,7 +493,7 @@ void addEnroll(CLI::App& app, Commands& commands) {
       "The badge PNG (mode 0600) holds the secret that opens the template: print it, hand it\n"
       "to the pupil, then delete the file.\n"
       "The photos must agree with each other more closely than the gate's threshold requires\n"
-      "(face.threshold of --config, else the default 0.58).");
+      "(face.threshold of --config, else the default 0.44).");
   command.group(kDeskGroup);
   command.add_option("--db", options->db, "the enrolment database (created if absent)")
       ->type_name("FILE")

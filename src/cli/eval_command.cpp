@@ -62,15 +62,67 @@ struct EvalOptions {
   std::int64_t seed = 1;
   std::int64_t maxImpostors = kDefaultMaxImpostors;
   std::optional<std::filesystem::path> modelDir;
+  std::string face = "centre";
+  bool compareStock = false;
 };
 
 // The LFW protocol's result, when --pairs is given.
 struct ProtocolResult {
-  eval::FoldAccuracy accuracy;
+  eval::FoldAccuracy accuracy;          // every pair, those without a usable face counted wrong
+  eval::FoldAccuracy acquiredAccuracy;  // only the pairs whose two images gave a face
   int folds = 0;
   std::size_t pairs = 0;
-  std::size_t skipped = 0;  // an image of the pair has no usable face
+  std::size_t unacquired = 0;  // an image of the pair has no usable face
 };
+
+// LFW's protocol on `embedded` (one per image of the set), pairs as `images` index them.
+ProtocolResult scoreProtocol(const eval::PairsProtocol& protocol,
+                             const std::vector<std::pair<std::size_t, std::size_t>>& images,
+                             const std::vector<eval::ImageEmbedding>& embedded) {
+  ProtocolResult result;
+  result.folds = protocol.folds;
+  result.pairs = protocol.pairs.size();
+  std::vector<eval::FoldPair> every;
+  std::vector<eval::FoldPair> acquired;
+  for (std::size_t p = 0; p < protocol.pairs.size(); ++p) {
+    const auto [a, b] = images[p];
+    eval::FoldPair pair{protocol.pairs[p].fold, protocol.pairs[p].genuine, 0.0, true};
+    if (!embedded[a].embedding || !embedded[b].embedding) {
+      pair.acquired = false;
+      ++result.unacquired;
+    } else {
+      pair.distance = face::distance(*embedded[a].embedding, *embedded[b].embedding);
+      acquired.push_back(pair);
+    }
+    every.push_back(pair);
+  }
+  result.accuracy = eval::crossValidatedAccuracy(every, protocol.folds);
+  result.acquiredAccuracy = eval::crossValidatedAccuracy(acquired, protocol.folds);
+  return result;
+}
+
+nlohmann::ordered_json protocolJson(const ProtocolResult& lfw) {
+  return {{"folds", lfw.folds},
+          {"pairs", lfw.pairs},
+          {"pairs_without_face", lfw.unacquired},
+          {"accuracy_mean", lfw.accuracy.mean},
+          {"accuracy_stddev", lfw.accuracy.stddev},
+          {"accuracy", lfw.accuracy.accuracy},
+          {"thresholds", lfw.accuracy.thresholds},
+          {"accuracy_without_failures_mean", lfw.acquiredAccuracy.mean},
+          {"accuracy_without_failures_stddev", lfw.acquiredAccuracy.stddev}};
+}
+
+std::string protocolLine(const ProtocolResult& lfw, std::string_view recipe) {
+  return fmt::format(
+      "{}-fold accuracy, {}: {} +/- {} over {} pairs, the {} pairs without a usable face "
+      "counted as errors (failure to acquire {}); {} without them\n",
+      lfw.folds, recipe, percent(lfw.accuracy.mean), percent(lfw.accuracy.stddev), lfw.pairs,
+      lfw.unacquired,
+      percent(lfw.pairs > 0 ? static_cast<double>(lfw.unacquired) / static_cast<double>(lfw.pairs)
+                            : 0.0),
+      percent(lfw.acquiredAccuracy.mean));
+}
 
 int runEval(const EvalOptions& options) {
   if (!options.dir) {
@@ -145,6 +197,8 @@ int runEval(const EvalOptions& options) {
     files.push_back(image.file);
   }
   eval::EmbedOptions embedOptions;
+  embedOptions.choice =
+      options.face == "largest" ? eval::FaceChoice::Largest : eval::FaceChoice::NearestCentre;
   embedOptions.onProgress = [](const eval::EmbedProgress& p) {
     const double rate =
         p.elapsedSeconds > 0.0 ? static_cast<double>(p.done) / p.elapsedSeconds : 0.0;
@@ -191,21 +245,18 @@ int runEval(const EvalOptions& options) {
   const auto eer = scores.eer();
 
   std::optional<ProtocolResult> lfw;
+  std::optional<ProtocolResult> stockLfw;
   if (protocol) {
-    ProtocolResult result;
-    result.folds = protocol->folds;
-    std::vector<eval::FoldPair> scored;
-    for (std::size_t p = 0; p < protocol->pairs.size(); ++p) {
-      const auto [a, b] = protocolImages[p];
-      if (!(*embedded)[a].embedding || !(*embedded)[b].embedding) {
-        ++result.skipped;
-        continue;
+    lfw = scoreProtocol(*protocol, protocolImages, *embedded);
+    if (options.compareStock) {
+      eval::EmbedOptions stockOptions = embedOptions;
+      stockOptions.recipe = eval::Recipe::Stock;
+      auto stock = eval::embedImages(files, *modelDir, stockOptions);
+      if (!stock) {
+        return badInput(stock.error().message);
       }
-      scored.push_back({protocol->pairs[p].fold, protocol->pairs[p].genuine, distanceOf(a, b)});
+      stockLfw = scoreProtocol(*protocol, protocolImages, *stock);
     }
-    result.pairs = scored.size();
-    result.accuracy = eval::crossValidatedAccuracy(scored, protocol->folds);
-    lfw = std::move(result);
   }
 
   if (plotFile) {
@@ -254,14 +305,14 @@ int runEval(const EvalOptions& options) {
     out["impostor_distance_min"] = impostorCount > 0
                                        ? nlohmann::ordered_json(scores.impostor().front())
                                        : nlohmann::ordered_json(nullptr);
+    out["face_choice"] = eval::toString(embedOptions.choice);
+    out["images_without_face_rate"] =
+        static_cast<double>(withoutFace.size()) / static_cast<double>(set->images.size());
     if (lfw) {
-      out["lfw"] = {{"folds", lfw->folds},
-                    {"pairs", lfw->pairs},
-                    {"pairs_skipped", lfw->skipped},
-                    {"accuracy_mean", lfw->accuracy.mean},
-                    {"accuracy_stddev", lfw->accuracy.stddev},
-                    {"accuracy", lfw->accuracy.accuracy},
-                    {"thresholds", lfw->accuracy.thresholds}};
+      out["lfw"] = protocolJson(*lfw);
+    }
+    if (stockLfw) {
+      out["lfw_stock_recipe"] = protocolJson(*stockLfw);
     }
     if (plotFile) {
       out["plot"] = *plotFile;
@@ -272,8 +323,12 @@ int runEval(const EvalOptions& options) {
     return kExitOk;
   }
 
-  fmt::print("{}: {} images of {} persons, {} without a usable face\n", dir.string(),
-             set->images.size(), set->persons.size(), withoutFace.size());
+  fmt::print(
+      "{}: {} images of {} persons, {} without a usable face (failure to acquire {}); {} "
+      "of each photo\n",
+      dir.string(), set->images.size(), set->persons.size(), withoutFace.size(),
+      percent(static_cast<double>(withoutFace.size()) / static_cast<double>(set->images.size())),
+      eval::toString(embedOptions.choice));
   for (const auto& [file, problem] : withoutFace) {
     fmt::print("  {}: {}\n", file, problem);
   }
@@ -309,11 +364,10 @@ int runEval(const EvalOptions& options) {
                scores.genuine().back(), scores.impostor().front());
   }
   if (lfw) {
-    fmt::print(
-        "{}-fold accuracy ({} pairs, {} skipped: no usable face): {} +/- {} (standard "
-        "deviation over folds)\n",
-        lfw->folds, lfw->pairs, lfw->skipped, percent(lfw->accuracy.mean),
-        percent(lfw->accuracy.stddev));
+    fmt::print("{}", protocolLine(*lfw, "facegate"));
+  }
+  if (stockLfw) {
+    fmt::print("{}", protocolLine(*stockLfw, "dlib's stock recipe (same models, same run)"));
   }
   if (plotFile) {
     fmt::print("plot: {}\n", *plotFile);
@@ -352,6 +406,12 @@ void addEval(CLI::App& app, Commands& commands) {
   checkWholeNumber(
       command.add_option("--seed", options->seed, "seed of that sample")->type_name("N"), 0,
       INT64_MAX);
+  command.add_option("--face", options->face, "which face of a photo: centre (LFW's) or largest")
+      ->type_name("RULE")
+      ->check(oneOf({"centre", "largest"}))
+      ->capture_default_str();
+  command.add_flag("--compare-stock", options->compareStock,
+                   "with --pairs: also run the protocol on dlib's stock recipe (largest face)");
   command.add_option("--models", options->modelDir, "directory holding the dlib models")
       ->type_name("DIR");
   commands.push_back({&command, [options] { return runEval(*options); }});

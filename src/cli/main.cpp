@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
     addBench(app, commands);
     addEval(app, commands);
     addEvalPad(app, commands);
+    addEvalGate(app, commands);
+    addCalibrateThreshold(app, commands);
     addVersion(app, commands);
     addKeygen(app, commands);
     addEnroll(app, commands);

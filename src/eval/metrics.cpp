@@ -135,12 +135,16 @@ FoldAccuracy crossValidatedAccuracy(const std::vector<FoldPair>& pairs, int fold
     std::vector<FoldPair> training;
     std::vector<FoldPair> testing;
     for (const FoldPair& p : pairs) {
-      (p.fold == fold ? testing : training).push_back(p);
+      if (p.fold == fold) {
+        testing.push_back(p);
+      } else if (p.acquired) {
+        training.push_back(p);
+      }
     }
     const double threshold = bestAccuracyThreshold(training).threshold;
     std::size_t correct = 0;
     for (const FoldPair& p : testing) {
-      correct += (p.distance <= threshold) == p.genuine ? 1 : 0;
+      correct += p.acquired && (p.distance <= threshold) == p.genuine ? 1 : 0;
     }
     result.thresholds.push_back(threshold);
     result.accuracy.push_back(fraction(correct, testing.size()));

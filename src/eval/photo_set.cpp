@@ -74,6 +74,62 @@ Result<PhotoSet> scanPhotoSet(const fs::path& dir) {
   return set;
 }
 
+std::string_view toString(FaceChoice choice) noexcept {
+  return choice == FaceChoice::Largest ? "largest face" : "face nearest the centre";
+}
+
+std::string_view toString(Recipe recipe) noexcept {
+  return recipe == Recipe::Facegate ? "facegate" : "dlib stock recipe";
+}
+
+std::size_t chooseFace(const std::vector<face::FaceBox>& faces, cv::Size frameSize,
+                       FaceChoice choice) {
+  if (choice == FaceChoice::Largest) {
+    return 0;  // detect() sorts them largest first
+  }
+  const double cx = frameSize.width / 2.0;
+  const double cy = frameSize.height / 2.0;
+  std::size_t best = 0;
+  double bestDistance = 0.0;
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    const cv::Rect& r = faces[i].rect;
+    const double dx = r.x + (r.width / 2.0) - cx;
+    const double dy = r.y + (r.height / 2.0) - cy;
+    const double d = (dx * dx) + (dy * dy);
+    if (i == 0 || d < bestDistance) {
+      best = i;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// One photo's embedding by `options`' recipe and face rule; the problem when there is none.
+Result<face::Embedding> embedOne(face::FaceEngine& engine, const cv::Mat& image,
+                                 const EmbedOptions& options) {
+  if (options.recipe == Recipe::Stock) {
+    auto description = engine.describeStock(image);
+    if (!description) {
+      return tl::unexpected(description.error());
+    }
+    return std::move(description->embedding);
+  }
+  face::StageTimings ms;
+  auto detection = engine.detect(image, ms);
+  if (!detection) {
+    return tl::unexpected(detection.error());
+  }
+  if (detection->faces.empty()) {
+    return fail(ErrorCode::NoFace, "no face was found");
+  }
+  const std::size_t chosen = chooseFace(detection->faces, image.size(), options.choice);
+  return engine.describe(image, detection->faces[chosen], ms);
+}
+
+}  // namespace
+
 Result<std::vector<ImageEmbedding>> embedImages(const std::vector<fs::path>& files,
                                                 const fs::path& modelDir,
                                                 const EmbedOptions& options) {
@@ -82,7 +138,7 @@ Result<std::vector<ImageEmbedding>> embedImages(const std::vector<fs::path>& fil
                               std::max<std::size_t>(files.size(), 1)));
   std::vector<std::unique_ptr<face::FaceEngine>> engines;
   for (std::size_t i = 0; i < threadCount; ++i) {
-    auto engine = face::FaceEngine::load(modelDir);
+    auto engine = face::FaceEngine::load(modelDir, options.engine);
     if (!engine) {
       return tl::unexpected(engine.error());
     }
@@ -103,12 +159,11 @@ Result<std::vector<ImageEmbedding>> embedImages(const std::vector<fs::path>& fil
       auto image = face::loadImage(files[i]);
       if (!image) {
         out.problem = image.error().message;
-      } else if (auto description = engine.describeLargest(*image); description) {
-        out.embedding = std::move(description->embedding);
+      } else if (auto embedding = embedOne(engine, *image, options); embedding) {
+        out.embedding = std::move(*embedding);
       } else {
-        out.problem = description.error().code == ErrorCode::NoFace
-                          ? std::string("no face was found")
-                          : description.error().message;
+        out.problem = embedding.error().code == ErrorCode::NoFace ? std::string("no face was found")
+                                                                  : embedding.error().message;
       }
       ++done;
     }

@@ -159,7 +159,11 @@ Result<Embedding> FaceEngine::describe(const cv::Mat& bgr, const FaceBox& face, 
   ms.alignMs += watch.lap();
 
   Embedding embedding;
-  impl_->net->embed(chip, embedding);
+  if (impl_->options.mirrorAverage) {
+    impl_->net->embedWithMirror(chip, embedding);
+  } else {
+    impl_->net->embed(chip, embedding);
+  }
   secureWipe(&chip(0, 0), static_cast<std::size_t>(chip.size()) * sizeof(dlib::rgb_pixel));
   ms.embedMs += watch.lap();
   return embedding;

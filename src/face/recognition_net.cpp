@@ -4,9 +4,12 @@
 // dnn_face_recognition_ex.cpp, unchanged.
 #include "recognition_net.hpp"
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include <dlib/dnn.h>
+#include <dlib/image_transforms.h>
 
 namespace facegate::face {
 namespace {
@@ -74,6 +77,25 @@ void RecognitionNet::embed(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding&
     values[i] = vec(static_cast<long>(i));
   }
   secureWipe(&vec(0), static_cast<std::size_t>(vec.size()) * sizeof(float));
+}
+
+void RecognitionNet::embedWithMirror(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding& out) {
+  std::vector<dlib::matrix<dlib::rgb_pixel>> batch(2);
+  batch[0] = chip;
+  dlib::flip_image_left_right(chip, batch[1]);
+  // One forward pass over both chips (a batch of two costs less than two passes).
+  std::vector<dlib::matrix<float, 0, 1>> vecs = net_->net(batch, 2);
+  auto values = out.values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto row = static_cast<long>(i);
+    values[i] = 0.5F * (vecs[0](row) + vecs[1](row));
+  }
+  for (auto& vec : vecs) {
+    secureWipe(&vec(0), static_cast<std::size_t>(vec.size()) * sizeof(float));
+  }
+  for (auto& image : batch) {
+    secureWipe(&image(0, 0), static_cast<std::size_t>(image.size()) * sizeof(dlib::rgb_pixel));
+  }
 }
 
 }  // namespace facegate::face

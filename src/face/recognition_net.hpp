@@ -27,6 +27,11 @@ class RecognitionNet {
   // own output buffer is wiped afterwards.
   void embed(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding& out);
 
+  // The mean of the embeddings of `chip` and of its mirror image, one batch of two through
+  // the network: the same face seen from both sides, less sensitive to pose and to light
+  // falling on one side. Every copy of the pixels and of the outputs is wiped.
+  void embedWithMirror(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding& out);
+
  private:
   struct Net;
   explicit RecognitionNet(std::unique_ptr<Net> net);

@@ -158,4 +158,29 @@ TEST(Metrics, CrossValidatedAccuracy) {
 }
 
 }  // namespace
+// A pair without a usable face trains no threshold and counts as an error in its fold, as
+// LFW's protocol counts every pair.
+TEST(Metrics, CrossValidatedAccuracyCountsUnacquiredPairsAsErrors) {
+  const std::vector<FoldPair> pairs{
+      {0, true, 0.2},
+      {0, true, 0.3},
+      {0, false, 0.7},
+      {0, false, 0.8},
+      {1, true, 0.4},
+      {1, true, 0.6},
+      {1, false, 0.5},
+      {1, false, 0.9},
+      // Unacquired: their distance (0) would be a perfect genuine and a false accept.
+      {0, true, 0.0, false},
+      {1, false, 0.0, false},
+  };
+  const FoldAccuracy result = crossValidatedAccuracy(pairs, 2);
+  // The thresholds are those of the acquired pairs alone (as in CrossValidatedAccuracy).
+  EXPECT_DOUBLE_EQ(result.thresholds[0], 0.45);
+  EXPECT_DOUBLE_EQ(result.thresholds[1], 0.5);
+  EXPECT_DOUBLE_EQ(result.accuracy[0], 4.0 / 5.0);
+  EXPECT_DOUBLE_EQ(result.accuracy[1], 2.0 / 5.0);
+  EXPECT_DOUBLE_EQ(result.mean, 0.6);
+}
+
 }  // namespace facegate::eval

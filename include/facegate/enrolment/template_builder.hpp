@@ -29,8 +29,9 @@ struct AgreementBounds {
 };
 
 // The bounds for a gate that grants at `gateThreshold` (face.threshold): fixed fractions of
-// it, so that they stay stricter than the gate whatever threshold is in force. The fractions
-// and the measurements behind them are in template_builder.cpp. InvalidArgument outside
+// a photo scale (the larger of the threshold and 0.58, the single-photo threshold they were
+// measured at), the template bound never above 0.9 of the gate's threshold. The fractions and
+// the measurements behind them are in template_builder.cpp. InvalidArgument outside
 // (face::kMinThreshold, face::kMaxThreshold].
 Result<AgreementBounds> agreementBoundsFor(double gateThreshold);
 

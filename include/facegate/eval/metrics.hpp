@@ -71,6 +71,9 @@ struct FoldPair {
   int fold = 0;  // 0-based
   bool genuine = false;
   double distance = 0.0;
+  // False when an image of the pair gave no usable face: no distance, and LFW's protocol
+  // counts the pair as an error (it trains no threshold and is never correct).
+  bool acquired = true;
 };
 
 struct FoldAccuracy {
@@ -82,7 +85,9 @@ struct FoldAccuracy {
 
 // LFW's cross-validated accuracy: for each fold, the threshold that maximises accuracy on
 // the other folds (midpoints between consecutive distances, ties to the lowest) is applied
-// to that fold. Folds 0..foldCount-1; a fold without pairs gets accuracy 0 and is still
+// to that fold. A pair that was not acquired is left out of the training and counted wrong
+// in its fold (leave such pairs out of `pairs` for the accuracy without them). Folds
+// 0..foldCount-1; a fold without pairs gets accuracy 0 and is still
 // counted. foldCount must be >= 2.
 FoldAccuracy crossValidatedAccuracy(const std::vector<FoldPair>& pairs, int foldCount);
 

@@ -9,11 +9,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "facegate/core/error.hpp"
 #include "facegate/face/embedding.hpp"
+#include "facegate/face/engine.hpp"
 
 namespace facegate::eval {
 
@@ -46,14 +48,35 @@ struct EmbedProgress {
   double elapsedSeconds = 0.0;
 };
 
+// Which face of a benchmark photo is described when it holds several.
+enum class FaceChoice {
+  Largest,        // the gate's rule (and the enrolment desk's: one face only)
+  NearestCentre,  // LFW's convention: the person named is the one in the middle
+};
+std::string_view toString(FaceChoice choice) noexcept;
+
+// How a photo becomes an embedding.
+enum class Recipe {
+  Facegate,  // FaceEngine::detect + describe, with EmbedOptions::engine
+  Stock,     // FaceEngine::describeStock: dlib's example recipe, the baseline (largest face)
+};
+std::string_view toString(Recipe recipe) noexcept;
+
 struct EmbedOptions {
+  face::EngineOptions engine;  // the gate's defaults unless told otherwise
+  FaceChoice choice = FaceChoice::Largest;
+  Recipe recipe = Recipe::Facegate;
   int threads = 2;  // one FaceEngine (~100 MB) per thread: the engine is not thread-safe
   std::chrono::milliseconds progressEvery{2000};
   // Called on the calling thread every progressEvery while images remain; may be empty.
   std::function<void(const EmbedProgress&)> onProgress;
 };
 
-// Embeds every file once (FaceEngine::describeLargest), on options.threads threads pulling
+// The face of `faces` (non-empty) that `choice` picks in a frame of `frameSize`.
+std::size_t chooseFace(const std::vector<face::FaceBox>& faces, cv::Size frameSize,
+                       FaceChoice choice);
+
+// Embeds every file once (options.recipe, options.choice), on options.threads threads pulling
 // image indices from one queue. A file without a usable face is a value in the result, not
 // an error. Errors: the models' (ModelMissing, ModelCorrupt).
 Result<std::vector<ImageEmbedding>> embedImages(const std::vector<std::filesystem::path>& files,
