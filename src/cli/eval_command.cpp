@@ -64,6 +64,8 @@ struct EvalOptions {
   std::optional<std::filesystem::path> modelDir;
   std::string face = "centre";
   bool compareStock = false;
+  bool noRetry = false;
+  int jitters = 0;
 };
 
 // The LFW protocol's result, when --pairs is given.
@@ -197,6 +199,10 @@ int runEval(const EvalOptions& options) {
     files.push_back(image.file);
   }
   eval::EmbedOptions embedOptions;
+  if (!options.noRetry) {
+    embedOptions.engine.retryScoreThreshold = eval::kPhotoRetryScoreThreshold;
+  }
+  embedOptions.engine.jitters = options.jitters;
   embedOptions.choice =
       options.face == "largest" ? eval::FaceChoice::Largest : eval::FaceChoice::NearestCentre;
   embedOptions.onProgress = [](const eval::EmbedProgress& p) {
@@ -306,6 +312,11 @@ int runEval(const EvalOptions& options) {
                                        ? nlohmann::ordered_json(scores.impostor().front())
                                        : nlohmann::ordered_json(nullptr);
     out["face_choice"] = eval::toString(embedOptions.choice);
+    out["detector_retry_score"] =
+        embedOptions.engine.retryScoreThreshold
+            ? nlohmann::ordered_json(*embedOptions.engine.retryScoreThreshold)
+            : nlohmann::ordered_json(nullptr);
+    out["jitters"] = embedOptions.engine.jitters;
     out["images_without_face_rate"] =
         static_cast<double>(withoutFace.size()) / static_cast<double>(set->images.size());
     if (lfw) {
@@ -325,10 +336,17 @@ int runEval(const EvalOptions& options) {
 
   fmt::print(
       "{}: {} images of {} persons, {} without a usable face (failure to acquire {}); {} "
-      "of each photo\n",
+      "of each photo; {}{}\n",
       dir.string(), set->images.size(), set->persons.size(), withoutFace.size(),
       percent(static_cast<double>(withoutFace.size()) / static_cast<double>(set->images.size())),
-      eval::toString(embedOptions.choice));
+      eval::toString(embedOptions.choice),
+      embedOptions.engine.retryScoreThreshold
+          ? fmt::format("detection retried at score {} when a photo shows none",
+                        *embedOptions.engine.retryScoreThreshold)
+          : std::string("no detection retry"),
+      embedOptions.engine.jitters > 0 ? fmt::format("; embeddings averaged over {} jittered copies",
+                                                    embedOptions.engine.jitters)
+                                      : std::string());
   for (const auto& [file, problem] : withoutFace) {
     fmt::print("  {}: {}\n", file, problem);
   }
@@ -410,6 +428,13 @@ void addEval(CLI::App& app, Commands& commands) {
       ->type_name("RULE")
       ->check(oneOf({"centre", "largest"}))
       ->capture_default_str();
+  command.add_flag("--no-retry", options->noRetry,
+                   "no second detection at a lower score when a photo shows no face");
+  checkWholeNumber(command
+                       .add_option("--jitters", options->jitters,
+                                   "average each embedding over N jittered copies as well")
+                       ->type_name("N"),
+                   0, face::kMaxJitters);
   command.add_flag("--compare-stock", options->compareStock,
                    "with --pairs: also run the protocol on dlib's stock recipe (largest face)");
   command.add_option("--models", options->modelDir, "directory holding the dlib models")

@@ -55,6 +55,8 @@ struct GateEvalOptions {
   std::optional<int> minFacePx;  // none: the desk's rule
   std::string face = "centre";
   bool noMirror = false;
+  int enrolJitters = 0;
+  std::string fusion = "farthest";
   std::int64_t seed = 1;
   double targetFmr = 1e-4;
   std::optional<std::string> plot;
@@ -168,6 +170,8 @@ int runGateProtocol(const GateEvalOptions& options, bool calibrate) {
   protocol.framesPerPassage = options.frames;
   protocol.maxPassagesPerPerson = options.maxPassages;
   protocol.seed = static_cast<std::uint64_t>(options.seed);
+  protocol.fusion = options.fusion == "mean" ? eval::PassageFusion::MeanEmbedding
+                                             : eval::PassageFusion::FarthestFrame;
   eval::EmbedOptions embedOptions;
   embedOptions.engine.detectMaxSide = cfg.face.detectMaxSide;
   embedOptions.engine.mirrorAverage = !options.noMirror;
@@ -180,7 +184,9 @@ int runGateProtocol(const GateEvalOptions& options, bool calibrate) {
   }
 
   Stopwatch watch;
-  auto engine = face::FaceEngine::load(*modelDir, embedOptions.engine);
+  face::EngineOptions deskEngine = embedOptions.engine;
+  deskEngine.jitters = options.enrolJitters;
+  auto engine = face::FaceEngine::load(*modelDir, deskEngine);
   if (!engine) {
     return badInput(engine.error().message);
   }
@@ -227,6 +233,8 @@ int runGateProtocol(const GateEvalOptions& options, bool calibrate) {
     out["recipe"] = options.noMirror ? "facegate, no mirror" : "facegate";
     out["face_choice"] = eval::toString(embedOptions.choice);
     out["enrol_photos"] = protocol.enrolPhotos;
+    out["enrol_jitters"] = options.enrolJitters;
+    out["fusion"] = options.fusion;
     out["frames_per_passage"] = protocol.framesPerPassage;
     out["max_passages_per_person"] = protocol.maxPassagesPerPerson;
     out["min_face_px"] = templateSettings.minFacePx;
@@ -268,15 +276,21 @@ int runGateProtocol(const GateEvalOptions& options, bool calibrate) {
   } else {
     fmt::print(
         "{}: {} of {} persons with at least {} photos enrolled ({} photos per template, "
-        "the desk's checks{}); {}, {}{}\n",
+        "the desk's checks{}{}); {}, {}{}\n",
         options.dir->string(), enrolment.enrolled.size(), enrolment.candidates,
         protocol.enrolPhotos + protocol.framesPerPassage, protocol.enrolPhotos,
         options.minFacePx ? fmt::format(" with faces from {} px", *options.minFacePx) : "",
+        options.enrolJitters > 0
+            ? fmt::format(", each photo's embedding averaged over {} jittered copies",
+                          options.enrolJitters)
+            : "",
         eval::toString(embedOptions.choice),
         options.noMirror ? "no mirror averaging" : "mirror-averaged embeddings",
         protocol.framesPerPassage > 1
-            ? fmt::format("; a passage is {} photos, all of which must match",
-                          protocol.framesPerPassage)
+            ? fmt::format("; a passage is {} photos, {}", protocol.framesPerPassage,
+                          protocol.fusion == eval::PassageFusion::FarthestFrame
+                              ? "all of which must match"
+                              : "compared by their mean embedding")
             : "; a passage is one photo");
     for (const auto& [why, count] : enrolment.failures) {
       fmt::print("  not enrolled: {} person(s): {}\n", count, why);
@@ -374,8 +388,21 @@ void addProtocolOptions(CLI::App& command, GateEvalOptions& options) {
       ->type_name("RULE")
       ->check(oneOf({"centre", "largest"}))
       ->capture_default_str();
+  command
+      .add_option("--fusion", options.fusion,
+                  "a passage's distance: its farthest frame's (the gate's) or its frames' mean "
+                  "embedding's")
+      ->type_name("RULE")
+      ->check(oneOf({"farthest", "mean"}))
+      ->capture_default_str();
   command.add_flag("--no-mirror", options.noMirror,
                    "embed without mirror averaging (to measure what it brings)");
+  checkWholeNumber(command
+                       .add_option("--enrol-jitters", options.enrolJitters,
+                                   "average each enrolment photo's embedding over N jittered "
+                                   "copies as well")
+                       ->type_name("N"),
+                   0, face::kMaxJitters);
   checkWholeNumber(command.add_option("--seed", options.seed, "seed of each person's photo order")
                        ->type_name("N"),
                    0, INT64_MAX);

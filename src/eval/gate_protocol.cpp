@@ -22,16 +22,21 @@ std::vector<std::vector<std::size_t>> shuffledImagesByPerson(const PhotoSet& set
 
 std::optional<double> passageDistance(const face::Embedding& templ,
                                       std::span<const std::size_t> frames,
-                                      const std::vector<ImageEmbedding>& embedded) {
+                                      const std::vector<ImageEmbedding>& embedded,
+                                      PassageFusion fusion) {
   double largest = 0.0;
+  face::Embedding mean;  // secure memory, wiped when it goes
   for (const std::size_t frame : frames) {
     const auto& embedding = embedded[frame].embedding;
     if (!embedding) {
       return std::nullopt;
     }
     largest = std::max(largest, face::distance(templ, *embedding));
+    for (std::size_t i = 0; i < face::kEmbeddingSize; ++i) {
+      mean.values()[i] += embedding->values()[i] / static_cast<float>(frames.size());
+    }
   }
-  return largest;
+  return fusion == PassageFusion::FarthestFrame ? largest : face::distance(templ, mean);
 }
 
 namespace {
@@ -80,7 +85,7 @@ GateScores scoreGateProtocol(const std::vector<EnrolledPerson>& enrolled,
     const auto self = static_cast<std::size_t>(person.person);
     for (std::size_t p = 0; p < passages.size(); ++p) {
       for (const auto& passage : passages[p]) {
-        const auto d = passageDistance(person.templ, passage, embedded);
+        const auto d = passageDistance(person.templ, passage, embedded, settings.fusion);
         const bool genuine = p == self;
         if (!d) {
           ++(genuine ? scores.genuineUnacquired : scores.impostorUnacquired);

@@ -44,6 +44,10 @@ Result<std::unique_ptr<FaceEngine>> FaceEngine::load(const std::filesystem::path
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("detectMaxSide {} is outside 80..4096", options.detectMaxSide));
   }
+  if (options.jitters < 0 || options.jitters > kMaxJitters) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("jitters {} is outside 0..{}", options.jitters, kMaxJitters));
+  }
   auto landmarkPath = verifiedModelPath(modelDir, kLandmarkModel);
   if (!landmarkPath) {
     return tl::unexpected(landmarkPath.error());
@@ -136,6 +140,12 @@ Result<Detection> FaceEngine::detect(const cv::Mat& bgr, StageTimings& ms) {
     result.faces = detectAtScale(impl_->detector, grey, scale * 2.0, opt.detectScoreThreshold);
     result.upsampled = true;
   }
+  if (result.faces.empty() && opt.retryScoreThreshold) {
+    result.faces = detectAtScale(impl_->detector, grey, scale, *opt.retryScoreThreshold);
+    if (result.faces.empty() && opt.upsampleWhenNoFace) {
+      result.faces = detectAtScale(impl_->detector, grey, scale * 2.0, *opt.retryScoreThreshold);
+    }
+  }
   std::stable_sort(
       result.faces.begin(), result.faces.end(),
       [](const FaceBox& a, const FaceBox& b) { return a.rect.area() > b.rect.area(); });
@@ -159,7 +169,9 @@ Result<Embedding> FaceEngine::describe(const cv::Mat& bgr, const FaceBox& face, 
   ms.alignMs += watch.lap();
 
   Embedding embedding;
-  if (impl_->options.mirrorAverage) {
+  if (impl_->options.jitters > 0) {
+    impl_->net->embedJittered(chip, impl_->options.jitters, embedding);
+  } else if (impl_->options.mirrorAverage) {
     impl_->net->embedWithMirror(chip, embedding);
   } else {
     impl_->net->embed(chip, embedding);

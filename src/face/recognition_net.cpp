@@ -4,12 +4,14 @@
 // dnn_face_recognition_ex.cpp, unchanged.
 #include "recognition_net.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include <dlib/dnn.h>
 #include <dlib/image_transforms.h>
+#include <dlib/rand.h>
 
 namespace facegate::face {
 namespace {
@@ -89,6 +91,34 @@ void RecognitionNet::embedWithMirror(const dlib::matrix<dlib::rgb_pixel>& chip, 
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto row = static_cast<long>(i);
     values[i] = 0.5F * (vecs[0](row) + vecs[1](row));
+  }
+  for (auto& vec : vecs) {
+    secureWipe(&vec(0), static_cast<std::size_t>(vec.size()) * sizeof(float));
+  }
+  for (auto& image : batch) {
+    secureWipe(&image(0, 0), static_cast<std::size_t>(image.size()) * sizeof(dlib::rgb_pixel));
+  }
+}
+
+void RecognitionNet::embedJittered(const dlib::matrix<dlib::rgb_pixel>& chip, int jitters,
+                                   Embedding& out) {
+  const auto count = static_cast<std::size_t>(2 + std::max(jitters, 0));
+  std::vector<dlib::matrix<dlib::rgb_pixel>> batch(count);
+  batch[0] = chip;
+  dlib::flip_image_left_right(chip, batch[1]);
+  dlib::rand random(0);  // the same jitters for every chip: the embedding depends on it alone
+  for (std::size_t i = 2; i < count; ++i) {
+    batch[i] = dlib::jitter_image(chip, random);
+  }
+  std::vector<dlib::matrix<float, 0, 1>> vecs = net_->net(batch, count);
+  auto values = out.values();
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto row = static_cast<long>(i);
+    float sum = 0.0F;
+    for (const auto& vec : vecs) {
+      sum += vec(row);
+    }
+    values[i] = sum / static_cast<float>(count);
   }
   for (auto& vec : vecs) {
     secureWipe(&vec(0), static_cast<std::size_t>(vec.size()) * sizeof(float));

@@ -32,6 +32,13 @@ class RecognitionNet {
   // falling on one side. Every copy of the pixels and of the outputs is wiped.
   void embedWithMirror(const dlib::matrix<dlib::rgb_pixel>& chip, Embedding& out);
 
+  // The mean of the embeddings of `chip`, its mirror image and `jitters` randomly jittered
+  // copies of it (dlib's jitter_image: a small random rotation, scale and shift, and a random
+  // flip; the random generator is seeded the same way on every call, so the result depends
+  // only on the chip). One batch through the network; every copy is wiped. For enrolment,
+  // where a second's work per photo is cheap; dlib's own LFW figure uses 100 jitters.
+  void embedJittered(const dlib::matrix<dlib::rgb_pixel>& chip, int jitters, Embedding& out);
+
  private:
   struct Net;
   explicit RecognitionNet(std::unique_ptr<Net> net);

@@ -55,6 +55,19 @@ TEST(GateProtocol, APassageIsAsFarAsItsFarthestFrame) {
   EXPECT_FALSE(passageDistance(templ, withMissing, embedded).has_value());
 }
 
+TEST(GateProtocol, MeanEmbeddingFusionMeasuresTheFramesMean) {
+  const auto embedded = images({0.1F, 0.4F, std::nullopt, -0.4F});
+  const face::Embedding templ = at(0.0F);
+  const std::vector<std::size_t> both{0, 1};
+  EXPECT_NEAR(*passageDistance(templ, both, embedded, PassageFusion::MeanEmbedding), 0.25, 1e-6);
+  const std::vector<std::size_t> opposite{1, 3};
+  EXPECT_NEAR(*passageDistance(templ, opposite, embedded, PassageFusion::MeanEmbedding), 0.0, 1e-6);
+  EXPECT_NEAR(*passageDistance(templ, opposite, embedded, PassageFusion::FarthestFrame), 0.4, 1e-6);
+  const std::vector<std::size_t> withMissing{0, 2};
+  EXPECT_FALSE(
+      passageDistance(templ, withMissing, embedded, PassageFusion::MeanEmbedding).has_value());
+}
+
 TEST(GateProtocol, ShuffleKeepsEachPersonsImagesAndIsSeeded) {
   const PhotoSet set = setOf({0, 0, 0, 0, 1, 1, 2});
   const auto a = shuffledImagesByPerson(set, 7);

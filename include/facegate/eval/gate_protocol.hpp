@@ -18,6 +18,12 @@
 
 namespace facegate::eval {
 
+// How a passage's frames become one distance.
+enum class PassageFusion {
+  FarthestFrame,  // the largest of the frames' distances: every frame must match (the gate)
+  MeanEmbedding,  // the distance of the frames' mean embedding (measured, not the gate's rule)
+};
+
 struct GateProtocolSettings {
   int enrolPhotos = 3;       // photos behind one template (the desk takes 3 to 10)
   int framesPerPassage = 1;  // photos fused into one passage
@@ -25,6 +31,7 @@ struct GateProtocolSettings {
   // and template, so that the few people with a hundred photos do not weigh a hundred times.
   int maxPassagesPerPerson = 20;
   std::uint64_t seed = 1;  // the order of each person's photos (std::mt19937_64)
+  PassageFusion fusion = PassageFusion::FarthestFrame;
 };
 
 // Each person's images (indices into the set), in an order shuffled by `seed`: the first
@@ -39,12 +46,13 @@ struct EnrolledPerson {
   std::vector<std::size_t> enrolImages;
 };
 
-// The distance of a passage of `frames` to `templ` as the gate fuses it: the largest of the
-// frames' distances. nullopt when a frame has no usable face (the gate would still be
-// waiting for one: a failure to acquire, not a comparison).
+// The distance of a passage of `frames` to `templ`, fused as `fusion` says (the gate: the
+// largest of the frames' distances). nullopt when a frame has no usable face (the gate
+// would still be waiting for one: a failure to acquire, not a comparison).
 std::optional<double> passageDistance(const face::Embedding& templ,
                                       std::span<const std::size_t> frames,
-                                      const std::vector<ImageEmbedding>& embedded);
+                                      const std::vector<ImageEmbedding>& embedded,
+                                      PassageFusion fusion = PassageFusion::FarthestFrame);
 
 struct GateScores {
   std::vector<double> genuine;         // one per genuine passage
