@@ -17,9 +17,13 @@ if(FACEGATE_WERROR)
 endif()
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (`scripts/test.sh --sanitize` runs the whole
-# suite with it). Every facegate target gets it through facegate_apply_warnings: the libraries
-# (including the dlib network in src/face/recognition_net.cpp), facegate, facegated and the
-# test executables. Third-party shared libraries are not instrumented.
+# suite with it). Every facegate target gets it through facegate_apply_warnings: the libraries,
+# facegate, facegated and the test executables. Third-party shared libraries are not
+# instrumented, and neither, unless FACEGATE_SANITIZE_NETWORK is ON, is the translation unit
+# that instantiates dlib's ResNet (src/face/recognition_net.cpp: dlib's own header code, by
+# far the slowest to build and to run instrumented; see src/CMakeLists.txt).
+option(FACEGATE_SANITIZE_NETWORK
+  "With FACEGATE_SANITIZE, also instrument the dlib network's translation unit" OFF)
 add_library(facegate_sanitizers INTERFACE)
 if(FACEGATE_SANITIZE)
   target_compile_options(facegate_sanitizers INTERFACE

@@ -7,9 +7,11 @@
 # Idempotent; a second run with everything present takes a few seconds.
 #
 # Usage: scripts/setup.sh [--no-build] [--build-dir DIR] [--build-type Release|Debug|RelWithDebInfo]
-#                         [--sanitize] [--tools]
+#                         [--sanitize] [--sanitize-network] [--tools]
 #   --tools     also install the developer tools CI uses (clang-format, clang-tidy)
-#   --sanitize  build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   --sanitize  build with AddressSanitizer + UndefinedBehaviorSanitizer (all of facegate's
+#               code but the dlib network's translation unit)
+#   --sanitize-network  with --sanitize, instrument the network's translation unit too
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +19,7 @@ build_dir="$root/build"
 build_type=Release
 do_build=1
 sanitize=OFF
+sanitize_network=OFF
 tools=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,8 +27,9 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift ;;
     --build-type) build_type=$2; shift ;;
     --sanitize) sanitize=ON ;;
+    --sanitize-network) sanitize_network=ON ;;
     --tools) tools=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "setup: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -98,7 +102,8 @@ fi
 werror=OFF
 [ "${CI:-}" = true ] && werror=ON
 cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" \
-  -DFACEGATE_WERROR="$werror" -DFACEGATE_SANITIZE="$sanitize" >/dev/null \
+  -DFACEGATE_WERROR="$werror" -DFACEGATE_SANITIZE="$sanitize" \
+  -DFACEGATE_SANITIZE_NETWORK="$sanitize_network" >/dev/null \
   || die "CMake configuration failed (see the messages above)"
 cmake --build "$build_dir" -j2 >&2 || die "build failed (see the compiler messages above)"
 say "build ready in ${build_dir#$root/}"

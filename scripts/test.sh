@@ -37,12 +37,16 @@ fi
 # UBSan (which always reports to stderr) aborts the process (exit 134, which no test expects).
 # Third-party findings that are not facegate's are suppressed in tests/sanitizers/, each entry
 # with its reason.
+# The dlib network's translation unit is left uninstrumented (setup.sh --sanitize);
+# `--sanitize-network` instruments it too (slower to build and to run).
 sanitize=0
+network=()
 for arg in "$@"; do
   if [ "$arg" = --sanitize ]; then sanitize=1; fi
+  if [ "$arg" = --sanitize-network ]; then sanitize=1; network=(--sanitize-network); fi
 done
 if [ "$sanitize" = 1 ]; then
-  "$root/scripts/setup.sh" --sanitize --build-dir "$root/build-asan" --build-type RelWithDebInfo
+  "$root/scripts/setup.sh" --sanitize "${network[@]}" --build-dir "$root/build-asan" --build-type RelWithDebInfo
   reports=$(mktemp -d "${TMPDIR:-/tmp}/facegate-sanitizers-XXXXXX")
   status=0
   (
