@@ -24,19 +24,26 @@ std::optional<double> passageDistance(const face::Embedding& templ,
                                       std::span<const std::size_t> frames,
                                       const std::vector<ImageEmbedding>& embedded,
                                       PassageFusion fusion) {
-  double largest = 0.0;
-  face::Embedding mean;  // secure memory, wiped when it goes
   for (const std::size_t frame : frames) {
-    const auto& embedding = embedded[frame].embedding;
-    if (!embedding) {
+    if (!embedded[frame].embedding) {
       return std::nullopt;
     }
-    largest = std::max(largest, face::distance(templ, *embedding));
+  }
+  if (fusion == PassageFusion::FarthestFrame) {
+    double largest = 0.0;
+    for (const std::size_t frame : frames) {
+      largest = std::max(largest, face::distance(templ, *embedded[frame].embedding));
+    }
+    return largest;
+  }
+  face::Embedding mean;  // secure memory (a page-guarded allocation), wiped when it goes
+  for (const std::size_t frame : frames) {
     for (std::size_t i = 0; i < face::kEmbeddingSize; ++i) {
-      mean.values()[i] += embedding->values()[i] / static_cast<float>(frames.size());
+      mean.values()[i] +=
+          embedded[frame].embedding->values()[i] / static_cast<float>(frames.size());
     }
   }
-  return fusion == PassageFusion::FarthestFrame ? largest : face::distance(templ, mean);
+  return face::distance(templ, mean);
 }
 
 namespace {

@@ -44,6 +44,14 @@ Result<std::unique_ptr<FaceEngine>> FaceEngine::load(const std::filesystem::path
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("detectMaxSide {} is outside 80..4096", options.detectMaxSide));
   }
+  if (options.retryScoreThreshold &&
+      !(std::isfinite(*options.retryScoreThreshold) &&
+        *options.retryScoreThreshold < options.detectScoreThreshold)) {
+    return fail(ErrorCode::InvalidArgument,
+                fmt::format("retryScoreThreshold {} must be finite and below the detector's "
+                            "score threshold {}",
+                            *options.retryScoreThreshold, options.detectScoreThreshold));
+  }
   if (options.jitters < 0 || options.jitters > kMaxJitters) {
     return fail(ErrorCode::InvalidArgument,
                 fmt::format("jitters {} is outside 0..{}", options.jitters, kMaxJitters));

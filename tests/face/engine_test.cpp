@@ -3,6 +3,7 @@
 #include "facegate/face/engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -329,6 +330,16 @@ TEST_F(FaceEngineOnFixtures, JitteredEmbeddingIsRepeatableAndNearTheMirrorOne) {
   const double moved = distance(once->embedding, plain->embedding);
   EXPECT_GT(moved, 0.0);
   EXPECT_LT(moved, 0.15);
+}
+
+TEST(FaceEngineOptions, LoadRefusesARetryThresholdThatIsNotLower) {
+  for (const double retry : {0.0, 0.5, std::nan(""), static_cast<double>(INFINITY)}) {
+    EngineOptions options;
+    options.retryScoreThreshold = retry;
+    auto engine = FaceEngine::load(test::modelDir(), options);
+    ASSERT_FALSE(engine) << retry;
+    EXPECT_EQ(engine.error().code, ErrorCode::InvalidArgument);
+  }
 }
 
 TEST(FaceEngineOptions, LoadRefusesAJitterCountOutOfRange) {

@@ -28,9 +28,10 @@ struct EngineOptions {
   bool upsampleWhenNoFace = true;
   // When those passes find nothing, run them again with this lower score threshold. Off at
   // the gate: a frame without a face is normal there, and a false face (a poster, a coat)
-  // would be compared and buzz. For photos known to hold a face (benchmarks, enrolment
-  // photos checked by a person), where a miss is an error: measured on lfw-dev (README,
-  // "The face engine"), -0.3 finds 16 of the 20 faces the two passes miss.
+  // would be compared and buzz. Off at the desk too (a photo without a face is retaken).
+  // For benchmark photos, each known to hold a face, where a miss is an error (`facegate
+  // eval`): measured on lfw-dev (README, "The face engine"), -0.3 finds 16 of the 20 faces
+  // the two passes miss. Must be finite and below detectScoreThreshold.
   std::optional<double> retryScoreThreshold;
   // Each embedding is the mean of the aligned chip's and its mirror image's (one batch of
   // two through the network). Measured on lfw-dev (README, "The face engine"): it lowers the
